@@ -1,0 +1,1 @@
+"""Adapters: translate platform payloads to core events and render core posts back."""

@@ -1,0 +1,1 @@
+"""The platform-free core: events, model, the Platform port, the router and the clock."""

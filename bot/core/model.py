@@ -1,0 +1,175 @@
+"""Platform-neutral references and records the core reasons about.
+
+Adapters build these from Slack or Discord payloads; nothing here knows either SDK.
+Times are timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRef:
+    """A channel (or thread, or forum post) on one platform, inside one space."""
+
+    platform: str
+    space: str
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    """A member of a space; `is_bot` covers bots and integrations, which never count."""
+
+    platform: str
+    space: str
+    user: str
+    name: str = ""
+    is_bot: bool = False
+
+    def label(self) -> str:
+        """What a person reads: the display name when known, else the id."""
+        return self.name or self.user
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """A message identified by platform ids; `channel` is where it physically lives."""
+
+    platform: str
+    space: str
+    channel: str
+    message: str
+
+    @property
+    def channel_ref(self) -> ChannelRef:
+        """The channel holding this message."""
+        return ChannelRef(self.platform, self.space, self.channel)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One posted message, already translated by an adapter.
+
+    `thread_root` points at the message a thread, reply chain or forum post hangs from;
+    `None` means a top-level post. `watched_channel` is the configured channel the
+    message belongs to (the parent channel of a Discord thread or forum post); it
+    defaults to the channel the message lives in.
+    """
+
+    ref: MessageRef
+    author: UserRef
+    text: str
+    posted_at: datetime
+    thread_root: MessageRef | None = None
+    reply_to: MessageRef | None = None
+    mentions: tuple[str, ...] = ()
+    watched_channel: str = ""
+    is_thread_starter: bool = False
+
+    @property
+    def config_channel(self) -> str:
+        """The channel id whose configuration applies to this message."""
+        return self.watched_channel or self.ref.channel
+
+
+class QuestionState(StrEnum):
+    """Where a question is in its lifecycle (see DESIGN.md)."""
+
+    OPEN = "open"
+    ANSWERED = "answered"
+    ESCALATED = "escalated"
+    SNOOZED = "snoozed"
+    DISMISSED = "dismissed"
+    RESOLVED = "resolved"
+
+
+class ResponderRole(StrEnum):
+    """Who gave the first response."""
+
+    STAFF = "staff"
+    COMMUNITY = "community"
+
+
+class Stage(StrEnum):
+    """How far past its target an open question is; only ever moves forward."""
+
+    WAITING = "waiting"
+    WARNED = "warned"
+    BREACHED = "breached"
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A tracked question as stored; one row per question message."""
+
+    id: int
+    ref: MessageRef
+    watched_channel: str
+    asker: str
+    asker_name: str
+    text: str
+    score: float
+    reasons: tuple[str, ...]
+    asked_at: datetime
+    state: QuestionState
+    stage: Stage
+    breached: bool
+    target_seconds: int
+    calendar: str
+    warn_at: datetime
+    breach_at: datetime
+    due_at: datetime | None
+    first_response_at: datetime | None = None
+    first_responder: str | None = None
+    responder_role: ResponderRole | None = None
+    response_kind: str | None = None
+    ttfr_seconds: float | None = None
+    ttfr_business_seconds: float | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    snoozed_until: datetime | None = None
+    nudges: int = 0
+
+    @property
+    def is_waiting(self) -> bool:
+        """True while nobody has responded and the question still needs someone."""
+        return self.first_response_at is None and self.state in (
+            QuestionState.OPEN,
+            QuestionState.SNOOZED,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PostItem:
+    """One line of a list in a post, optionally linked to a message."""
+
+    text: str
+    link: MessageRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """Something the bot says, platform-neutral; adapters render it as Block Kit or embeds.
+
+    `text` is always a complete plain-text rendering (Slack's notification fallback,
+    the local transcript); `title`, `items` and `footer` are the structured form.
+    """
+
+    text: str
+    title: str = ""
+    items: tuple[PostItem, ...] = ()
+    footer: str = ""
+    more: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The answer to a command: private to its caller unless `public` is set."""
+
+    text: str
+    public: bool = False
+    post: Post | None = None

@@ -1,0 +1,56 @@
+"""The Platform port: everything handlers may ask of Slack, Discord or the local platform."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from bot.core.model import ChannelRef, Message, MessageRef, Post, UserRef
+
+
+class PlatformError(Exception):
+    """A platform call failed; `retryable` says whether trying again later may work."""
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@runtime_checkable
+class Platform(Protocol):
+    """One connected chat platform, seen through core types only."""
+
+    name: str
+
+    async def post(self, channel: ChannelRef, post: Post) -> MessageRef:
+        """Post a new top-level message in `channel`."""
+        ...
+
+    async def reply_in_thread(self, message: MessageRef, post: Post) -> MessageRef:
+        """Reply in the thread (or reply chain, or forum post) of `message`."""
+        ...
+
+    async def dm(self, user: UserRef, post: Post) -> MessageRef:
+        """Send `user` a direct message."""
+        ...
+
+    async def react(self, message: MessageRef, emoji: str) -> None:
+        """Add the bot's reaction `emoji` to `message`."""
+        ...
+
+    async def permalink(self, message: MessageRef) -> str:
+        """A link a person can click to open `message`."""
+        ...
+
+    def parse_link(self, link: str) -> MessageRef | None:
+        """The message a permalink of this platform points at, or None if it is not one."""
+        ...
+
+    async def is_staff(self, user: UserRef) -> bool:
+        """Whether `user` belongs to the configured staff."""
+        ...
+
+    def history(self, channel: ChannelRef, after: datetime | None) -> AsyncIterator[Message]:
+        """Messages in `channel` posted after `after`, oldest first (bounded backfill)."""
+        ...

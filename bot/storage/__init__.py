@@ -1,0 +1,1 @@
+"""Persistence: the SQLite connection, migrations and every SQL statement (repos.py)."""

@@ -1,0 +1,450 @@
+"""Every SQL statement Frontline runs, behind one `Store` with typed methods.
+
+One writer connection; `transaction()` serialises writers with a lock so that the
+read-then-write steps of the tracker never interleave between concurrent events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.core.model import (
+    Message,
+    MessageRef,
+    Question,
+    QuestionState,
+    ResponderRole,
+    Stage,
+)
+from bot.storage.db import connect
+from bot.storage.migrate import migrate
+
+
+def to_ts(when: datetime | None) -> float | None:
+    """A datetime as UTC epoch seconds for storage."""
+    return None if when is None else when.timestamp()
+
+
+def from_ts(value: float | None) -> datetime | None:
+    """Stored epoch seconds back to an aware UTC datetime."""
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _must(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """What we keep of a message: who, when, where, and which thread it hangs from."""
+
+    ref: MessageRef
+    watched_channel: str
+    author: str
+    posted_at: datetime
+    root: MessageRef | None
+    deleted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewQuestion:
+    """The fields of a question at the moment it opens."""
+
+    ref: MessageRef
+    watched_channel: str
+    asker: str
+    asker_name: str
+    text: str
+    score: float
+    reasons: tuple[str, ...]
+    asked_at: datetime
+    target_seconds: int
+    calendar: str
+    warn_at: datetime
+    breach_at: datetime
+
+
+# Columns a tracker may change with `update_question`; anything else is a programming error.
+_UPDATABLE = frozenset(
+    {
+        "state",
+        "stage",
+        "breached",
+        "due_at",
+        "first_response_at",
+        "first_responder",
+        "responder_role",
+        "response_kind",
+        "ttfr_seconds",
+        "ttfr_business_seconds",
+        "resolved_at",
+        "resolved_by",
+        "snoozed_until",
+        "nudges",
+        "text",
+        "score",
+        "reasons",
+    }
+)
+
+MAX_QUESTION_TEXT = 4000
+
+
+def _row_to_question(row: aiosqlite.Row) -> Question:
+    role = row["responder_role"]
+    return Question(
+        id=row["id"],
+        ref=MessageRef(row["platform"], row["space"], row["channel"], row["message_id"]),
+        watched_channel=row["watched_channel"],
+        asker=row["asker"],
+        asker_name=row["asker_name"],
+        text=row["text"],
+        score=row["score"],
+        reasons=tuple(json.loads(row["reasons"])),
+        asked_at=_must(row["asked_at"]),
+        state=QuestionState(row["state"]),
+        stage=Stage(row["stage"]),
+        breached=bool(row["breached"]),
+        target_seconds=row["target_seconds"],
+        calendar=row["calendar"],
+        warn_at=_must(row["warn_at"]),
+        breach_at=_must(row["breach_at"]),
+        due_at=from_ts(row["due_at"]),
+        first_response_at=from_ts(row["first_response_at"]),
+        first_responder=row["first_responder"],
+        responder_role=ResponderRole(role) if role else None,
+        response_kind=row["response_kind"],
+        ttfr_seconds=row["ttfr_seconds"],
+        ttfr_business_seconds=row["ttfr_business_seconds"],
+        resolved_at=from_ts(row["resolved_at"]),
+        resolved_by=row["resolved_by"],
+        snoozed_until=from_ts(row["snoozed_until"]),
+        nudges=row["nudges"],
+    )
+
+
+class Store:
+    """The repository: typed reads and writes over one SQLite connection."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, database: str) -> Store:
+        """Connect, apply pending migrations and return a ready store."""
+        conn = await connect(database)
+        try:
+            await migrate(conn)
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(conn)
+
+    async def close(self) -> None:
+        """Close the connection (waits for the current transaction)."""
+        async with self._lock:
+            await self.conn.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """One atomic unit of work; concurrent callers wait their turn."""
+        async with self._lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.conn.execute("COMMIT")
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        async with self.conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        async with self.conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        async with self.conn.execute(sql, params) as cursor:
+            return cursor.rowcount
+
+    # --- delivery ids ---------------------------------------------------------
+
+    async def was_delivered(self, platform: str, event_id: str) -> bool:
+        """Whether a platform delivery id was already handled (Slack redelivers)."""
+        row = await self._one(
+            "SELECT 1 FROM processed_events WHERE platform = ? AND event_id = ?",
+            (platform, event_id),
+        )
+        return row is not None
+
+    async def mark_delivered(self, platform: str, event_id: str, at: datetime) -> None:
+        """Remember that a delivery id was handled."""
+        async with self.transaction():
+            await self._write(
+                "INSERT OR IGNORE INTO processed_events (platform, event_id, seen_at) "
+                "VALUES (?, ?, ?)",
+                (platform, event_id, at.timestamp()),
+            )
+
+    # --- messages -------------------------------------------------------------
+
+    async def add_message(self, message: Message, root: MessageRef | None) -> bool:
+        """Remember a message; False when it was already known (nothing changes then)."""
+        ref = message.ref
+        return (
+            await self._write(
+                "INSERT OR IGNORE INTO messages (platform, space, channel, message_id, "
+                "watched_channel, author, posted_at, root_channel, root_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    ref.platform,
+                    ref.space,
+                    ref.channel,
+                    ref.message,
+                    message.config_channel,
+                    message.author.user,
+                    message.posted_at.timestamp(),
+                    root.channel if root else None,
+                    root.message if root else None,
+                ),
+            )
+            == 1
+        )
+
+    async def get_message(self, ref: MessageRef) -> StoredMessage | None:
+        """A message we saw, or None."""
+        row = await self._one(
+            "SELECT * FROM messages WHERE platform = ? AND space = ? AND channel = ? "
+            "AND message_id = ?",
+            (ref.platform, ref.space, ref.channel, ref.message),
+        )
+        if row is None:
+            return None
+        root = (
+            MessageRef(ref.platform, ref.space, row["root_channel"], row["root_id"])
+            if row["root_id"] is not None
+            else None
+        )
+        return StoredMessage(
+            ref,
+            row["watched_channel"],
+            row["author"],
+            _must(row["posted_at"]),
+            root,
+            bool(row["deleted"]),
+        )
+
+    async def mark_message_deleted(self, ref: MessageRef) -> None:
+        """Flag a message as deleted (kept, so a redelivered post cannot revive it)."""
+        await self._write(
+            "UPDATE messages SET deleted = 1 WHERE platform = ? AND space = ? AND channel = ? "
+            "AND message_id = ?",
+            (ref.platform, ref.space, ref.channel, ref.message),
+        )
+
+    async def first_reply(
+        self, root: MessageRef, since: datetime, exclude_author: str
+    ) -> StoredMessage | None:
+        """The earliest surviving reply under `root` by someone other than `exclude_author`."""
+        row = await self._one(
+            "SELECT * FROM messages WHERE platform = ? AND space = ? AND root_channel = ? "
+            "AND root_id = ? AND author <> ? AND posted_at >= ? AND deleted = 0 "
+            "ORDER BY posted_at LIMIT 1",
+            (
+                root.platform,
+                root.space,
+                root.channel,
+                root.message,
+                exclude_author,
+                since.timestamp(),
+            ),
+        )
+        if row is None:
+            return None
+        ref = MessageRef(root.platform, root.space, row["channel"], row["message_id"])
+        return StoredMessage(
+            ref, row["watched_channel"], row["author"], _must(row["posted_at"]), root, False
+        )
+
+    # --- questions ------------------------------------------------------------
+
+    async def insert_question(self, new: NewQuestion) -> Question | None:
+        """Start tracking a question; None if that message is already tracked."""
+        ref = new.ref
+        inserted = await self._write(
+            "INSERT OR IGNORE INTO questions (platform, space, channel, message_id, "
+            "watched_channel, asker, asker_name, text, score, reasons, asked_at, state, "
+            "target_seconds, calendar, warn_at, breach_at, due_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)",
+            (
+                ref.platform,
+                ref.space,
+                ref.channel,
+                ref.message,
+                new.watched_channel,
+                new.asker,
+                new.asker_name,
+                new.text[:MAX_QUESTION_TEXT],
+                new.score,
+                json.dumps(list(new.reasons)),
+                new.asked_at.timestamp(),
+                new.target_seconds,
+                new.calendar,
+                new.warn_at.timestamp(),
+                new.breach_at.timestamp(),
+                min(new.warn_at, new.breach_at).timestamp(),
+            ),
+        )
+        if inserted != 1:
+            return None
+        return await self.question_by_ref(ref)
+
+    async def question_by_ref(self, ref: MessageRef) -> Question | None:
+        """The question asked by message `ref`, if tracked."""
+        row = await self._one(
+            "SELECT * FROM questions WHERE platform = ? AND space = ? AND channel = ? "
+            "AND message_id = ?",
+            (ref.platform, ref.space, ref.channel, ref.message),
+        )
+        return _row_to_question(row) if row else None
+
+    async def question(self, question_id: int) -> Question | None:
+        """A question by its id."""
+        row = await self._one("SELECT * FROM questions WHERE id = ?", (question_id,))
+        return _row_to_question(row) if row else None
+
+    async def update_question(self, question_id: int, **fields: object) -> Question:
+        """Change some columns of a question and return its new version."""
+        unknown = set(fields) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        values = [
+            v.timestamp()
+            if isinstance(v, datetime)
+            else json.dumps(list(v))
+            if isinstance(v, tuple)
+            else v
+            for v in fields.values()
+        ]
+        # Column names come from the whitelist above, never from input.
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        await self._write(
+            f"UPDATE questions SET {assignments} WHERE id = ?", (*values, question_id)
+        )
+        updated = await self.question(question_id)
+        if updated is None:
+            raise LookupError(f"question {question_id} vanished")
+        return updated
+
+    async def asked_by(
+        self,
+        platform: str,
+        space: str,
+        watched_channel: str,
+        asker: str,
+        since: datetime,
+        until: datetime,
+    ) -> list[Question]:
+        """Questions `asker` asked in a channel within a time window, oldest first."""
+        rows = await self._all(
+            "SELECT * FROM questions WHERE platform = ? AND space = ? AND watched_channel = ? "
+            "AND asker = ? AND asked_at >= ? AND asked_at <= ? ORDER BY asked_at",
+            (platform, space, watched_channel, asker, since.timestamp(), until.timestamp()),
+        )
+        return [_row_to_question(r) for r in rows]
+
+    async def due(self, now: datetime, limit: int) -> list[Question]:
+        """Questions whose next deadline has come, oldest deadline first."""
+        rows = await self._all(
+            "SELECT * FROM questions WHERE due_at IS NOT NULL AND due_at <= ? "
+            "ORDER BY due_at LIMIT ?",
+            (now.timestamp(), limit),
+        )
+        return [_row_to_question(r) for r in rows]
+
+    async def next_due_at(self) -> datetime | None:
+        """When the sweep next has something to do."""
+        row = await self._one("SELECT MIN(due_at) FROM questions WHERE due_at IS NOT NULL")
+        return from_ts(row[0]) if row else None
+
+    async def log(
+        self,
+        question_id: int,
+        at: datetime,
+        kind: str,
+        actor: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Append to a question's history."""
+        await self._write(
+            "INSERT INTO question_log (question_id, at, kind, actor, detail) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (question_id, at.timestamp(), kind, actor, detail),
+        )
+
+    async def history(self, question_id: int) -> list[tuple[datetime, str, str | None, str | None]]:
+        """A question's history, oldest first."""
+        rows = await self._all(
+            "SELECT at, kind, actor, detail FROM question_log WHERE question_id = ? "
+            "ORDER BY at, rowid",
+            (question_id,),
+        )
+        return [(_must(r[0]), r[1], r[2], r[3]) for r in rows]
+
+    async def asked_between(
+        self, start: datetime, end: datetime, channels: Iterable[str] | None = None
+    ) -> list[Question]:
+        """Questions asked in [start, end), dismissed ones left out, oldest first."""
+        sql = (
+            "SELECT * FROM questions WHERE asked_at >= ? AND asked_at < ? AND state <> 'dismissed'"
+        )
+        params: list[Any] = [start.timestamp(), end.timestamp()]
+        wanted = list(channels or ())
+        if wanted:
+            sql += f" AND watched_channel IN ({', '.join('?' * len(wanted))})"
+            params += wanted
+        rows = await self._all(sql + " ORDER BY asked_at", params)
+        return [_row_to_question(r) for r in rows]
+
+    async def waiting(self, limit: int, channel: str | None = None) -> list[Question]:
+        """Questions still without any response, longest waiting first."""
+        sql = (
+            "SELECT * FROM questions WHERE first_response_at IS NULL "
+            "AND state IN ('open', 'snoozed')"
+        )
+        params: list[Any] = []
+        if channel:
+            sql += " AND watched_channel = ?"
+            params.append(channel)
+        rows = await self._all(sql + " ORDER BY asked_at LIMIT ?", [*params, limit])
+        return [_row_to_question(r) for r in rows]
+
+    async def count_waiting(self, channel: str | None = None) -> int:
+        """How many questions still wait for a response."""
+        sql = (
+            "SELECT COUNT(*) FROM questions WHERE first_response_at IS NULL "
+            "AND state IN ('open', 'snoozed')"
+        )
+        params: list[Any] = []
+        if channel:
+            sql += " AND watched_channel = ?"
+            params.append(channel)
+        row = await self._one(sql, params)
+        return int(row[0]) if row else 0

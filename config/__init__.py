@@ -1,0 +1,1 @@
+"""Frontline configuration: the settings models and the shipped example and demo files."""

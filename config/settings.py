@@ -1,0 +1,319 @@
+"""The settings tree: non-secret settings from TOML, secrets only from the environment.
+
+`load_settings()` builds it (never at import time) and raises `ConfigError` listing
+every problem with its key path; `frontline check-config` prints the same list.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import date, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.hours import Calendar, CalendarError
+
+_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$")
+ALWAYS_OPEN = "24/7"
+
+
+def parse_duration(value: object) -> timedelta:
+    """Accept 90s, 15m, 1h30m, 2d, a number of seconds, or a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like 90s, 15m, 1h30m or 2d")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        match = _DURATION.match(value.lower())
+        if match and any(match.groups()):
+            d, h, m, s = (int(g or 0) for g in match.groups())
+            return timedelta(days=d, hours=h, minutes=m, seconds=s)
+    raise ValueError(f"{str(value)[:40]!r} is not a duration: use e.g. 90s, 15m, 1h30m or 2d")
+
+
+def format_duration(delta: timedelta | float) -> str:
+    """A short human form: 45s, 12m, 1h05m, 2d3h."""
+    seconds = int(delta.total_seconds() if isinstance(delta, timedelta) else delta)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, _ = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours}h" if hours else f"{days}d"
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Platform = Literal["slack", "discord", "local"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CalendarConfig(_Strict):
+    """A named business-hours calendar."""
+
+    timezone: str = "UTC"
+    hours: dict[str, str] | None = Field(
+        default=None, description='weekday ranges to hours, e.g. {"mon-fri" = "09:00-17:00"}'
+    )
+    holidays: list[date] = Field(default_factory=list)
+
+    def build(self, name: str) -> Calendar:
+        """The usable calendar."""
+        return Calendar.from_spec(name, self.timezone, self.hours, self.holidays)
+
+
+class ChannelConfig(_Strict):
+    """A watched community channel and its response-time target."""
+
+    platform: Platform
+    id: str = Field(min_length=1)
+    name: str = ""
+    mode: Literal["questions", "every-post"] = "questions"
+    target: Duration = timedelta(hours=1)
+    calendar: str = ALWAYS_OPEN
+    warn_at: float = Field(default=0.75, gt=0, le=1)
+    nudge_channel: str | None = None
+    mention_window: Duration | None = None
+
+    @field_validator("target")
+    @classmethod
+    def _positive_target(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("the target must be longer than zero")
+        return value
+
+    def label(self) -> str:
+        """`#name` when named, else the id."""
+        return f"#{self.name}" if self.name else self.id
+
+
+class TrackingConfig(_Strict):
+    """How questions and responses are recognised."""
+
+    detection_threshold: float = Field(default=0.5, ge=0, le=1)
+    mention_window: Duration = timedelta(minutes=15)
+    ack_reactions: list[str] = Field(default_factory=lambda: ["eyes"])
+    resolve_reactions: list[str] = Field(
+        default_factory=lambda: ["white_check_mark", "heavy_check_mark", "✅"]
+    )
+
+
+class StaffConfig(_Strict):
+    """Who counts as staff, per platform."""
+
+    local_users: list[str] = Field(default_factory=list)
+    slack_users: list[str] = Field(default_factory=list)
+    slack_usergroups: list[str] = Field(default_factory=list)
+    discord_users: list[str] = Field(default_factory=list)
+    discord_roles: list[str] = Field(default_factory=list)
+
+
+class BotConfig(_Strict):
+    """The process itself."""
+
+    database: str = "frontline.db"
+    sweep_interval: Duration = timedelta(seconds=30)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(BaseSettings):
+    """Everything Frontline is configured with."""
+
+    model_config = SettingsConfigDict(
+        extra="forbid", frozen=True, env_prefix="FRONTLINE_", env_ignore_empty=True
+    )
+
+    bot: BotConfig = Field(default_factory=BotConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    staff: StaffConfig = Field(default_factory=StaffConfig)
+    calendars: dict[str, CalendarConfig] = Field(default_factory=dict)
+    channels: list[ChannelConfig] = Field(default_factory=list)
+
+    # Secrets: environment only (load_settings refuses them in a file).
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token")
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "slack_app_token")
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret"),
+    )
+    discord_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "discord_token")
+    )
+
+    _index: dict[tuple[str, str], ChannelConfig] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The TOML data (passed in by load_settings) first, then the environment."""
+        return (init_settings, env_settings)
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Index channels once; lookups happen on every event."""
+        self._index = {(c.platform, c.id): c for c in self.channels}
+
+    def channel(self, platform: str, channel_id: str) -> ChannelConfig | None:
+        """The configuration of a watched channel, or None when it is not watched."""
+        return self._index.get((platform, channel_id))
+
+    def build_calendars(self) -> dict[str, Calendar]:
+        """Every named calendar, plus the built-in always-open one."""
+        built = {ALWAYS_OPEN: Calendar.always(ALWAYS_OPEN)}
+        built.update({name: cal.build(name) for name, cal in self.calendars.items()})
+        return built
+
+
+SECRET_KEYS = ("slack_bot_token", "slack_app_token", "slack_signing_secret", "discord_token")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `problems` lists each as `key.path: what is wrong`."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _loc(parts: tuple[int | str, ...], data: Mapping[str, Any]) -> str:
+    """A key path a person can find in the TOML: channels[2].target, calendars.eu.hours."""
+    out = ""
+    node: Any = data
+    for part in parts:
+        if isinstance(part, int):
+            label = ""
+            if isinstance(node, list) and 0 <= part < len(node) and isinstance(node[part], dict):
+                label = str(node[part].get("name") or node[part].get("id") or "")
+            out += f"[{part}]" + (f" ({label})" if label else "")
+        else:
+            out += f".{part}" if out else part
+        node = node[part] if isinstance(node, dict | list) and _has(node, part) else None
+    return out or "(top level)"
+
+
+def _has(node: dict[str, Any] | list[Any], part: int | str) -> bool:
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(part, int) and 0 <= part < len(node)
+
+
+def _cross_checks(settings: Settings) -> list[str]:
+    problems: list[str] = []
+    known = {ALWAYS_OPEN, *settings.calendars}
+    seen: set[tuple[str, str]] = set()
+    for i, channel in enumerate(settings.channels):
+        where = f"channels[{i}]" + (f" ({channel.name or channel.id})")
+        if channel.calendar not in known:
+            problems.append(
+                f"{where}.calendar: unknown calendar {channel.calendar!r}; "
+                f"defined: {', '.join(sorted(known))}"
+            )
+        key = (channel.platform, channel.id)
+        if key in seen:
+            problems.append(f"{where}.id: channel {channel.platform}:{channel.id} is listed twice")
+        seen.add(key)
+    for name, cal in settings.calendars.items():
+        try:
+            cal.build(name)
+        except CalendarError as exc:
+            problems.append(f"calendars.{name}: {exc}")
+    return problems
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file, turning syntax errors into a ConfigError with the position."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such file"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+
+
+def demo_config() -> dict[str, Any]:
+    """The built-in configuration of the demo community."""
+    text = resources.files("config").joinpath("demo.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def load_settings(
+    path: Path | str | None = None,
+    *,
+    data: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build the settings from a TOML file (or `data`) plus secrets from the environment.
+
+    FRONTLINE_CONFIG names the file when `path` is not given; FRONTLINE_DATABASE_URL
+    overrides `bot.database`.
+    """
+    env = os.environ
+    if data is None:
+        chosen = path or env.get("FRONTLINE_CONFIG")
+        data = read_toml(Path(chosen)) if chosen else {}
+    data = dict(data)
+    problems = [
+        f"{key}: secrets are read from the environment ({key.upper()}), never from a file"
+        for key in SECRET_KEYS
+        if key in data
+    ]
+    if env.get("FRONTLINE_DATABASE_URL"):
+        data["bot"] = {**data.get("bot", {}), "database": env["FRONTLINE_DATABASE_URL"]}
+    for key in SECRET_KEYS:
+        data.pop(key, None)
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = _loc(error["loc"], data)
+            problems.append(f"{loc}: {_describe(error)}")
+        raise ConfigError(problems) from None
+    problems += _cross_checks(settings)
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling; see config/frontline.example.toml)"
+    if kind == "literal_error":
+        return str(error.get("msg", "")).replace("Input should be", "allowed:")
+    return str(error.get("msg", "invalid value")).removeprefix("Value error, ")

@@ -1,0 +1,1 @@
+"""Feature handlers: each module exposes `setup(router)` and never knows the platform."""

@@ -1,0 +1,76 @@
+"""Shared wording: how a question, an age and a period's figures read to a person."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.core.model import PostItem, Question
+from bot.metrics import Figures
+from config.settings import Settings, format_duration
+
+EXCERPT = 90
+
+
+def excerpt(text: str, limit: int = EXCERPT) -> str:
+    """One line of a message, cut at `limit` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def channel_label(settings: Settings, platform: str, channel: str) -> str:
+    """`#name` for a configured channel, else its id."""
+    config = settings.channel(platform, channel)
+    return config.label() if config else channel
+
+
+def question_item(question: Question, now: datetime, settings: Settings) -> PostItem:
+    """A list line: where, who, how long it has waited, and what was asked."""
+    where = channel_label(settings, question.ref.platform, question.watched_channel)
+    age = format_duration(now - question.asked_at)
+    who = question.asker_name or question.asker
+    return PostItem(
+        f"{where} · {who} · waiting {age} · “{excerpt(question.text, 70)}”", question.ref
+    )
+
+
+def percent(value: float | None) -> str:
+    """`87%`, or `–` when there is nothing to divide."""
+    return "–" if value is None else f"{value * 100:.0f}%"
+
+
+def seconds(value: float | None) -> str:
+    """A duration in seconds as 12m / 1h05m, or `–`."""
+    return "–" if value is None else format_duration(value)
+
+
+def figure_lines(f: Figures, settings: Settings, platform: str | None = None) -> list[str]:
+    """The period's figures, one per line, as every summary and report shows them."""
+    lines = [
+        f"Questions: {f.questions}",
+        f"Answered: {f.answered} ({percent(f.answered_share)}) — "
+        f"{f.by_community} by the community, {f.by_staff} by staff",
+        f"Time to first response: median {seconds(f.ttfr_median)}, p90 {seconds(f.ttfr_p90)} "
+        f"(business time: median {seconds(f.business_median)}, p90 {seconds(f.business_p90)})",
+        f"Within target: {f.met_target} of {f.decided} ({percent(f.attainment)}), "
+        f"breaches: {f.breaches}",
+        f"Still waiting: {f.waiting}",
+    ]
+    if f.top_helpers:
+        lines.append("Most helpful members: " + ", ".join(f"{u} ({n})" for u, n in f.top_helpers))
+    if f.busiest_channels and platform:
+        lines.append(
+            "Busiest channels: "
+            + ", ".join(
+                f"{channel_label(settings, platform, c)} ({n})" for c, n in f.busiest_channels
+            )
+        )
+    return lines
+
+
+def waiting_items(
+    questions: Sequence[Question], now: datetime, settings: Settings, limit: int = 10
+) -> tuple[tuple[PostItem, ...], int]:
+    """Up to `limit` list lines and how many more were left out."""
+    shown = tuple(question_item(q, now, settings) for q in questions[:limit])
+    return shown, max(0, len(questions) - limit)
