@@ -236,8 +236,10 @@ class Tracker:
     async def _maybe_open(
         self, message: Message, config: ChannelConfig, asked_at: datetime
     ) -> list[QuestionEvent]:
+        # Every forum post is a request, whatever the channel's mode says.
+        mode = "every-post" if message.is_thread_starter else config.mode
         verdict = detect_question(
-            message.text, mode=config.mode, threshold=self.settings.tracking.detection_threshold
+            message.text, mode=mode, threshold=self.settings.tracking.detection_threshold
         )
         if not verdict.is_question:
             return []

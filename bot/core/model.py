@@ -57,7 +57,8 @@ class Message:
     `thread_root` points at the message a thread, reply chain or forum post hangs from;
     `None` means a top-level post. `watched_channel` is the configured channel the
     message belongs to (the parent channel of a Discord thread or forum post); it
-    defaults to the channel the message lives in.
+    defaults to the channel the message lives in. `is_thread_starter` marks the
+    opening message of a forum post: every forum post is a request.
     """
 
     ref: MessageRef

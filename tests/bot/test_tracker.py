@@ -1,0 +1,318 @@
+"""The question lifecycle, driven through the router with the local platform."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.core.model import MessageRef, QuestionState, ResponderRole, Stage
+from tests.conftest import World
+
+QUESTION = "How do I rotate my API key?"
+
+
+async def test_question_opens_and_community_reply_answers(world: World) -> None:
+    """A question is tracked; the first reply by another member answers it, as community."""
+    q = await world.post("help", "maria", QUESTION)
+    await world.advance(minutes=12)
+    await world.reply(q, "tomasz")
+    question = await world.question(q)
+    assert question.state == QuestionState.ANSWERED
+    assert question.first_responder == "tomasz"
+    assert question.responder_role == ResponderRole.COMMUNITY
+    assert question.ttfr_seconds == 12 * 60
+    assert question.ttfr_business_seconds == 12 * 60
+
+
+async def test_staff_reply_is_recorded_as_staff(world: World) -> None:
+    """A reply from a configured staff member is recorded as a staff response."""
+    q = await world.post("help", "maria", QUESTION)
+    await world.reply(q, "ana")
+    assert (await world.question(q)).responder_role == ResponderRole.STAFF
+
+
+async def test_chatter_does_not_open_a_question(world: World) -> None:
+    """Pleasantries are not tracked."""
+    ref = await world.post("help", "maria", "thanks everyone, good morning!")
+    assert await world.store.question_by_ref(ref) is None
+
+
+async def test_reply_never_opens_a_question(world: World) -> None:
+    """A question asked inside a thread belongs to the thread; it opens nothing new."""
+    q = await world.post("help", "maria", "the deploy is green again")
+    reply = await world.reply(q, "sven", "How do I deploy to staging?")
+    assert await world.store.question_by_ref(q) is None
+    assert await world.store.question_by_ref(reply) is None
+
+
+async def test_askers_own_follow_ups_and_bots_do_not_count(world: World) -> None:
+    """The asker bumping the thread and a bot replying leave the question waiting."""
+    q = await world.post("help", "maria", QUESTION)
+    await world.reply(q, "maria", "any ideas?")
+    await world.reply(q, "helperbot", "Here is a doc link", bot=True)
+    question = await world.question(q)
+    assert question.state == QuestionState.OPEN
+    assert question.first_response_at is None
+
+
+async def test_bot_posts_never_open_questions(world: World) -> None:
+    """A bot asking something is not a community question."""
+    ref = await world.post("help", "deploybot", "Deploy finished. Anyone seeing issues?", bot=True)
+    assert await world.store.question_by_ref(ref) is None
+
+
+async def test_unwatched_channel_is_ignored(world: World) -> None:
+    """Messages in channels that are not configured are not tracked or stored."""
+    ref = await world.post("random", "maria", QUESTION)
+    assert await world.store.question_by_ref(ref) is None
+    assert await world.store.get_message(ref) is None
+
+
+async def test_every_post_channel_tracks_requests_without_question_words(world: World) -> None:
+    """In an every-post support channel a plain statement of a problem is a request."""
+    ref = await world.post("support", "maria", "Billing page shows the wrong plan for our team")
+    assert (await world.question(ref)).state == QuestionState.OPEN
+
+
+async def test_mention_in_channel_within_window_answers(world: World) -> None:
+    """An in-channel message mentioning the asker soon after counts as the first response."""
+    q = await world.post("help", "maria", QUESTION)
+    await world.advance(minutes=5)
+    answer = await world.post("help", "sven", "@maria settings > keys > rotate", mentions=("maria",))
+    question = await world.question(q)
+    assert question.first_responder == "sven"
+    assert question.response_kind == "mention"
+    assert await world.store.question_by_ref(answer) is None
+
+
+async def test_mention_after_window_does_not_answer(world: World) -> None:
+    """A mention long after the question (default window 15m) is not a response to it."""
+    q = await world.post("help", "maria", QUESTION)
+    await world.advance(minutes=40)
+    await world.post("help", "sven", "@maria welcome to the community", mentions=("maria",))
+    assert (await world.question(q)).first_response_at is None
+
+
+async def test_staff_ack_reaction_counts_but_member_reaction_does_not(world: World) -> None:
+    """:eyes: from staff is a first response; from a member it is not."""
+    q = await world.post("help", "maria", QUESTION)
+    await world.react(q, "sven", "eyes")
+    assert (await world.question(q)).first_response_at is None
+    await world.advance(minutes=3)
+    await world.react(q, "ben", "eyes")
+    question = await world.question(q)
+    assert question.first_responder == "ben"
+    assert question.response_kind == "reaction"
+    assert question.responder_role == ResponderRole.STAFF
+
+
+async def test_resolve_reaction_by_asker_and_take_back(world: World) -> None:
+    """✅ by the asker resolves; removing it reopens the question where it was."""
+    q = await world.post("help", "maria", QUESTION)
+    await world.reply(q, "sven")
+    await world.react(q, "maria", "white_check_mark")
+    assert (await world.question(q)).state == QuestionState.RESOLVED
+    await world.react(q, "maria", "white_check_mark", remove=True)
+    assert (await world.question(q)).state == QuestionState.ANSWERED
+
+
+async def test_resolve_reaction_by_other_member_is_ignored(world: World) -> None:
+    """Only the asker or staff can resolve with a reaction."""
+    q = await world.post("help", "maria", QUESTION)
+    await world.react(q, "sven", "white_check_mark")
+    assert (await world.question(q)).state == QuestionState.OPEN
+    await world.react(q, "ana", "white_check_mark")
+    assert (await world.question(q)).state == QuestionState.RESOLVED
+
+
+async def test_resolve_reaction_on_answer_resolves_question(world: World) -> None:
+    """The asker ticking the helpful answer in the thread resolves the question."""
+    q = await world.post("help", "maria", QUESTION)
+    answer = await world.reply(q, "sven")
+    await world.react(answer, "maria", "white_check_mark")
+    assert (await world.question(q)).state == QuestionState.RESOLVED
+
+
+async def test_edit_into_question_opens_one_at_edit_time(world: World) -> None:
+    """A post edited into a question is tracked from the moment of the edit."""
+    ref = await world.post("help", "maria", "hmm, the exporter again")
+    posted = world.clock.now()
+    assert await world.store.question_by_ref(ref) is None
+    await world.advance(minutes=2)
+    await world.edit(ref, "maria", "hmm, the exporter again: how do I skip archived projects?",
+                     posted)
+    question = await world.question(ref)
+    assert question.asked_at == posted + timedelta(minutes=2)
+
+
+async def test_deleted_question_is_dismissed_and_never_breaches(world: World) -> None:
+    """Deleting a question dismisses it; no warning, breach or nudge follows."""
+    q = await world.post("help", "maria", QUESTION)
+    await world.delete(q)
+    await world.advance(hours=3)
+    question = await world.question(q)
+    assert question.state == QuestionState.DISMISSED
+    assert not question.breached
+    assert world.nudges() == []
+
+
+async def test_reply_before_parent_still_answers(world: World) -> None:
+    """A reply delivered before its parent counts once the parent arrives."""
+    root = MessageRef("local", "T1", "help", "parent-1")
+    asked_at = world.clock.now()
+    await world.advance(minutes=7)
+    await world.reply(root, "sven")
+    await world.post("help", "maria", QUESTION, message_id="parent-1", at=asked_at)
+    question = await world.question(root)
+    assert question.first_responder == "sven"
+    assert question.ttfr_seconds == 7 * 60
+
+
+async def test_redelivered_events_change_nothing(world: World) -> None:
+    """The same message delivered twice (and the same event id) is handled once."""
+    q = await world.post("help", "maria", QUESTION, message_id="dup", event_id="Ev1")
+    await world.post("help", "maria", QUESTION, message_id="dup", event_id="Ev1")
+    await world.post("help", "maria", QUESTION, message_id="dup", event_id="Ev2")
+    await world.reply(q, "sven", message_id="r1")
+    await world.advance(minutes=5)
+    await world.reply(q, "ben", message_id="r1")
+    question = await world.question(q)
+    assert question.first_responder == "sven"
+    history = await world.store.history(question.id)
+    assert [kind for _, kind, _, _ in history] == ["opened", "answered"]
+
+
+async def test_discord_reply_chain_answers_root_question(world: World) -> None:
+    """A reply to a reply (message_reference chain) answers the original question."""
+    q = await world.post("help", "maria", QUESTION)
+    first = await world.post("help", "maria", "more detail: on v2", reply_to=q)
+    await world.post("help", "sven", "update the CLI", reply_to=first)
+    question = await world.question(q)
+    assert question.first_responder == "sven"
+
+
+async def test_forum_post_starter_opens_and_thread_reply_answers(world: World) -> None:
+    """A forum post (thread whose id is the starter's) is a question; its replies answer it."""
+    starter = await world.post("post-77", "maria", "SSO login loops forever after upgrade",
+                               message_id="post-77", watched="forum", starter=True)
+    assert (await world.question(starter)).watched_channel == "forum"
+    await world.post("post-77", "ben", "Clear cookies, it's a known bug", root=starter,
+                     watched="forum")
+    assert (await world.question(starter)).responder_role == ResponderRole.STAFF
+
+
+async def test_warning_then_breach_on_target(world: World) -> None:
+    """At 75% of the target the question is at risk; at 100% it is breached and nudged."""
+    q = await world.post("help", "maria", QUESTION)
+    await world.advance(minutes=44)
+    assert (await world.question(q)).stage == Stage.WAITING
+    await world.advance(minutes=2)
+    assert (await world.question(q)).stage == Stage.WARNED
+    assert world.nudges() == []
+    await world.advance(minutes=15)
+    question = await world.question(q)
+    assert question.stage == Stage.BREACHED and question.breached
+    assert len(world.nudges()) == 1
+    assert "maria".title() in world.nudges()[0]
+
+
+async def test_answer_before_target_prevents_breach(world: World) -> None:
+    """An answered question is not nudged, however long the day goes on."""
+    q = await world.post("help", "maria", QUESTION)
+    await world.advance(minutes=30)
+    await world.reply(q, "sven")
+    await world.advance(hours=5)
+    question = await world.question(q)
+    assert not question.breached and question.due_at is None
+    assert world.nudges() == []
+
+
+async def test_business_hours_push_deadline_to_next_morning(world: World) -> None:
+    """A question at 17:30 Berlin (after hours) is due at 10:00 the next working day."""
+    evening = datetime(2026, 11, 24, 16, 30, tzinfo=UTC)  # 17:30 in Berlin
+    await world.app.advance_to(evening)
+    q = await world.post("office", "maria", QUESTION)
+    question = await world.question(q)
+    assert question.breach_at == datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # 10:00 Berlin
+    await world.advance(hours=16)  # 08:30 UTC (09:30 Berlin): open, but target not used up
+    assert not (await world.question(q)).breached
+    await world.advance(minutes=31)
+    assert (await world.question(q)).breached
+
+
+async def test_business_time_to_first_response_excludes_night(world: World) -> None:
+    """Answered next morning: wall time counts the night, business time does not."""
+    evening = datetime(2026, 11, 24, 15, 30, tzinfo=UTC)  # 16:30 Berlin, 30 min before close
+    await world.app.advance_to(evening)
+    q = await world.post("office", "maria", QUESTION)
+    await world.app.advance_to(datetime(2026, 11, 25, 8, 15, tzinfo=UTC))  # 09:15 Berlin
+    await world.reply(q, "ana")
+    question = await world.question(q)
+    assert question.ttfr_seconds == (16 * 60 + 45) * 60
+    assert question.ttfr_business_seconds == 45 * 60
+
+
+async def test_snooze_silences_then_resumes(world: World) -> None:
+    """A snoozed question is not breached during the snooze; afterwards it is."""
+    q = await world.post("help", "maria", QUESTION)
+    reply = await world.command(f"snooze {world.link(q)} 2h", user="ana")
+    assert "Snoozed" in reply.text
+    await world.advance(minutes=90)
+    assert world.nudges() == []
+    assert (await world.question(q)).state == QuestionState.SNOOZED
+    await world.advance(minutes=31)
+    question = await world.question(q)
+    assert question.state == QuestionState.OPEN and question.breached
+    assert len(world.nudges()) == 1
+
+
+async def test_downtime_sends_breach_once_without_stale_warning(world: World) -> None:
+    """After a long gap the sweep breaches once and skips the outdated warning."""
+    q = await world.post("help", "maria", QUESTION)
+    world.clock.set(world.clock.now() + timedelta(hours=3))  # the bot was down: no sweeps
+    await world.advance(seconds=30)
+    await world.advance(hours=2)
+    history = [kind for _, kind, _, _ in await world.store.history((await world.question(q)).id)]
+    assert history.count("breached") == 1
+    assert "warned" not in history
+    assert len(world.nudges()) == 1
+
+
+async def test_late_answer_is_marked_breached(world: World) -> None:
+    """An answer after the target keeps the breach, even if no sweep ran in between."""
+    q = await world.post("help", "maria", QUESTION)
+    world.clock.set(world.clock.now() + timedelta(minutes=90))
+    await world.reply(q, "sven")
+    question = await world.question(q)
+    assert question.breached and question.state == QuestionState.ANSWERED
+
+
+async def test_huge_and_odd_messages_do_not_break_tracking(world: World) -> None:
+    """A 40,000-character post and odd Unicode are handled; the question text is bounded."""
+    huge = "How do I fix this? " + "x" * 40_000
+    q = await world.post("help", "maria", huge)
+    question = await world.question(q)
+    assert len(question.text) <= 4000
+    odd = await world.post("help", "sven", "\u202e\u200b¿Cómo instalo el SDK? 🙏\x00")
+    assert await world.store.get_message(odd) is not None
+    empty = await world.post("help", "sven", "")
+    assert await world.store.question_by_ref(empty) is None
+
+
+async def test_questions_survive_restart(settings, db_path) -> None:  # type: ignore[no-untyped-def]
+    """A question opened before a restart is still tracked and breached after it."""
+    from bot.adapters.local import LocalPlatform
+    from bot.app import Frontline
+    from bot.core.clock import VirtualClock
+    from tests.conftest import T0
+
+    clock = VirtualClock(T0)
+    platform = LocalPlatform(clock, staff=frozenset({"ana"}), space="T1")
+    async with Frontline.open(settings, clock, {"local": platform}, database=str(db_path)) as app:
+        first = World(app, clock, platform)
+        q = await first.post("help", "maria", QUESTION)
+    clock.advance(timedelta(hours=2))
+    async with Frontline.open(settings, clock, {"local": platform}, database=str(db_path)) as app:
+        second = World(app, clock, platform)
+        await second.advance(seconds=30)
+        assert (await second.question(q)).breached
+        assert len(second.nudges()) == 1
