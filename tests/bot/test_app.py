@@ -1,0 +1,117 @@
+"""The composition root: live scheduling on the wall clock, and the router's safety net."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.adapters.local import LocalPlatform
+from bot.app import Frontline, build_router
+from bot.context import Context
+from bot.core.clock import SystemClock, VirtualClock
+from bot.core.events import MessagePosted, QuestionOpened
+from bot.core.model import Message, MessageRef, Reply, UserRef
+from bot.core.router import Router
+from config.settings import load_settings
+from tests.conftest import T0, community_config
+
+
+def _question(now: datetime, message_id: str = "q1") -> MessagePosted:
+    ref = MessageRef("local", "T1", "help", message_id)
+    return MessagePosted(None, Message(ref, UserRef("local", "T1", "maria", "Maria"),
+                                       "How do I rotate my API key?", now))
+
+
+async def test_live_scheduler_breaches_and_nudges_on_the_wall_clock(tmp_path: Path) -> None:
+    """With APScheduler and the real clock, an unanswered question is nudged after its target."""
+    config = community_config(bot={"sweep_interval": 0.1})
+    config["channels"][0]["target"] = "1s"
+    settings = load_settings(data=config)
+    clock = SystemClock()
+    platform = LocalPlatform(clock, space="T1")
+    stop = asyncio.Event()
+    async with Frontline.open(settings, clock, {"local": platform},
+                              database=str(tmp_path / "live.db")) as app:
+        runner = asyncio.create_task(app.run_live([], until=stop))
+        await app.handle(_question(clock.now()))
+        for _ in range(100):
+            if platform.sent("post"):
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(runner, 5)
+    nudges = platform.sent("post")
+    assert len(nudges) == 1 and nudges[0].where == "staff"
+    assert "Maria" in nudges[0].text
+
+
+async def test_start_sends_what_became_overdue_while_down(tmp_path: Path) -> None:
+    """On start, a question that breached while the bot was down is nudged at once."""
+    settings = load_settings(data=community_config(bot={"sweep_interval": "1h"}))
+    clock = SystemClock()
+    platform = LocalPlatform(clock, space="T1")
+    db = str(tmp_path / "down.db")
+    async with Frontline.open(settings, clock, {"local": platform}, database=db) as app:
+        await app.handle(_question(clock.now() - timedelta(hours=3)))
+    stop = asyncio.Event()
+    async with Frontline.open(settings, clock, {"local": platform}, database=db) as app:
+        runner = asyncio.create_task(app.run_live([], until=stop))
+        for _ in range(100):
+            if platform.sent("post"):
+                break
+            await asyncio.sleep(0.02)
+        stop.set()
+        await asyncio.wait_for(runner, 5)
+    assert len(platform.sent("post")) == 1
+
+
+async def test_failing_handler_does_not_stop_others(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """One handler raising is logged with the event; the question is still tracked."""
+    router: Router[Context] = build_router()
+    seen: list[str] = []
+
+    @router.on(MessagePosted)
+    async def broken(event: MessagePosted, ctx: Context) -> Reply | None:
+        raise RuntimeError("boom")
+
+    @router.on(QuestionOpened)
+    async def witness(event: QuestionOpened, ctx: Context) -> Reply | None:
+        seen.append(event.question.ref.message)
+        return None
+
+    settings = load_settings(data=community_config())
+    clock = VirtualClock(T0)
+    platform = LocalPlatform(clock, space="T1")
+    async with Frontline.open(settings, clock, {"local": platform}, router,
+                              database=str(tmp_path / "r.db")) as app:
+        with caplog.at_level(logging.ERROR):
+            await app.handle(_question(T0))
+        assert await app.ctx.store.question_by_ref(MessageRef("local", "T1", "help", "q1"))
+    assert seen == ["q1"]
+    assert "boom" in caplog.text and "q1" in caplog.text
+
+
+async def test_events_of_unknown_kinds_are_skipped(tmp_path: Path) -> None:
+    """An event type nobody handles is skipped without error."""
+    settings = load_settings(data=community_config())
+    clock = VirtualClock(T0)
+    async with Frontline.open(settings, clock, {}, database=str(tmp_path / "s.db")) as app:
+        assert await app.ctx.router.dispatch(object(), app.ctx) == []
+
+
+async def test_virtual_sweep_follows_the_live_tick_grid(tmp_path: Path) -> None:
+    """On virtual time the sweep acts on the same 30 s ticks the live scheduler would."""
+    settings = load_settings(data=community_config())
+    start = datetime(2026, 11, 24, 9, 0, 10, tzinfo=UTC)
+    clock = VirtualClock(start)
+    platform = LocalPlatform(clock, space="T1")
+    async with Frontline.open(settings, clock, {"local": platform},
+                              database=str(tmp_path / "g.db")) as app:
+        await app.handle(_question(start))
+        await app.advance_to(start + timedelta(hours=2))
+    nudge = platform.sent("post")[0]
+    assert nudge.at == datetime(2026, 11, 24, 10, 0, 30, tzinfo=UTC)
