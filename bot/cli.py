@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -54,7 +55,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def configured_adapters(settings: Settings) -> list[Adapter]:
-    """The platform adapters whose credentials are present in the environment."""
+    """The platform adapters whose credentials are present in the environment.
+
+    None ships yet: the Slack and Discord adapters plug in here as they land.
+    """
     adapters: list[Adapter] = []
     return adapters
 
@@ -73,10 +77,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
 
     async def main() -> None:
+        # SIGTERM and Ctrl-C stop the adapters; the store closes after in-flight events.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
         async with Frontline.open(
             settings, SystemClock(), {a.name: a.platform for a in adapters}
         ) as app:
-            await app.run_live(adapters)
+            await app.run_live(adapters, until=stop)
 
     asyncio.run(main())
     return 0

@@ -2,7 +2,8 @@
 
 Percentiles use linear interpolation between closest ranks (numpy's default), so a
 median of two values is their mean. Target attainment counts only questions whose
-outcome is known: answered, or past their target without a response.
+outcome is known: answered, or past their target without a response. A question its
+asker resolved before the target without anyone responding is left out of it.
 """
 
 from __future__ import annotations
@@ -66,9 +67,11 @@ def met_target(question: Question, now: datetime) -> bool | None:
     """True/False once the outcome against the target is known, None while pending."""
     if question.ttfr_business_seconds is not None:
         return question.ttfr_business_seconds <= question.target_seconds and not question.breached
-    if question.breached or now >= question.breach_at:
+    if question.breached:
         return False
-    return None
+    if question.resolved_at is not None and question.resolved_at <= question.breach_at:
+        return None  # the asker sorted it out in time: nobody owed a response any more
+    return False if now >= question.breach_at else None
 
 
 def compute(

@@ -76,7 +76,10 @@ class Tracker:
     async def message_posted(self, message: Message) -> list[QuestionEvent]:
         """A new message: it may open a question, answer one, or both."""
         config = self.settings.channel(message.ref.platform, message.config_channel)
-        if config is None or message.author.is_bot:
+        if config is None:
+            log.debug("ignoring message in unwatched channel %s", message.config_channel)
+            return []
+        if message.author.is_bot:
             return []
         async with self.store.transaction():
             root = await self._root_of(message)
@@ -347,11 +350,13 @@ class Tracker:
             return []
         if not staff and user.user != question.asker and not await self.is_staff(user):
             return []
+        unanswered_too_long = question.first_response_at is None and at > question.breach_at
         updated = await self.store.update_question(
             question.id,
             state=QuestionState.RESOLVED,
             resolved_at=at,
             resolved_by=user.user,
+            breached=int(question.breached or unanswered_too_long),
             due_at=None,
         )
         await self.store.log(question.id, at, "resolved", user.user)

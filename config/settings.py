@@ -43,12 +43,18 @@ def parse_duration(value: object) -> timedelta:
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError("a duration cannot be negative")
-        return timedelta(seconds=value)
+        try:
+            return timedelta(seconds=value)
+        except OverflowError:
+            raise ValueError(f"{value} seconds is longer than any duration allowed") from None
     if isinstance(value, str):
         match = _DURATION.match(value.lower())
         if match and any(match.groups()):
             d, h, m, s = (int(g or 0) for g in match.groups())
-            return timedelta(days=d, hours=h, minutes=m, seconds=s)
+            try:
+                return timedelta(days=d, hours=h, minutes=m, seconds=s)
+            except OverflowError:
+                raise ValueError(f"{value[:40]!r} is longer than any duration allowed") from None
     raise ValueError(f"{str(value)[:40]!r} is not a duration: use e.g. 90s, 15m, 1h30m or 2d")
 
 
@@ -289,14 +295,16 @@ def load_settings(
         data = read_toml(Path(chosen)) if chosen else {}
     data = dict(data)
     problems = [
-        f"{key}: secrets are read from the environment ({key.upper()}), never from a file"
+        f"{name}: secrets are read from the environment ({key.upper()}), never from a file"
         for key in SECRET_KEYS
-        if key in data
+        for name in (key, key.upper())
+        if name in data
     ]
-    if env.get("FRONTLINE_DATABASE_URL"):
-        data["bot"] = {**data.get("bot", {}), "database": env["FRONTLINE_DATABASE_URL"]}
     for key in SECRET_KEYS:
         data.pop(key, None)
+        data.pop(key.upper(), None)
+    if env.get("FRONTLINE_DATABASE_URL") and isinstance(data.get("bot", {}), dict):
+        data["bot"] = {**data.get("bot", {}), "database": env["FRONTLINE_DATABASE_URL"]}
     try:
         settings = Settings(**data)
     except ValidationError as exc:

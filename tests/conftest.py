@@ -38,12 +38,29 @@ def community_config(**overrides: Any) -> dict[str, Any]:
         },
         "staff": {"local_users": ["ana", "ben"]},
         "channels": [
-            {"platform": "local", "id": "help", "name": "help", "target": "1h",
-             "nudge_channel": "staff"},
-            {"platform": "local", "id": "support", "name": "support", "mode": "every-post",
-             "target": "30m", "nudge_channel": "staff"},
-            {"platform": "local", "id": "office", "name": "office", "target": "1h",
-             "calendar": "office", "nudge_channel": "staff"},
+            {
+                "platform": "local",
+                "id": "help",
+                "name": "help",
+                "target": "1h",
+                "nudge_channel": "staff",
+            },
+            {
+                "platform": "local",
+                "id": "support",
+                "name": "support",
+                "mode": "every-post",
+                "target": "30m",
+                "nudge_channel": "staff",
+            },
+            {
+                "platform": "local",
+                "id": "office",
+                "name": "office",
+                "target": "1h",
+                "calendar": "office",
+                "nudge_channel": "staff",
+            },
             {"platform": "local", "id": "forum", "name": "forum", "target": "2h"},
         ],
     }
@@ -82,32 +99,44 @@ class World:
     ) -> MessageRef:
         ref = MessageRef("local", SPACE, channel, message_id or f"m{next(self._ids)}")
         when = at or self.clock.now()
-        message = Message(ref, self.user(author, bot=bot), text, when, thread_root=root,
-                          reply_to=reply_to, mentions=mentions, watched_channel=watched,
-                          is_thread_starter=starter)
+        message = Message(
+            ref,
+            self.user(author, bot=bot),
+            text,
+            when,
+            thread_root=root,
+            reply_to=reply_to,
+            mentions=mentions,
+            watched_channel=watched,
+            is_thread_starter=starter,
+        )
         await self.app.handle(MessagePosted(event_id, message))
         return ref
 
-    async def reply(self, root: MessageRef, author: str, text: str = "try restarting it",
-                    **kw: Any) -> MessageRef:
+    async def reply(
+        self, root: MessageRef, author: str, text: str = "try restarting it", **kw: Any
+    ) -> MessageRef:
         return await self.post(root.channel, author, text, root=root, **kw)
 
-    async def edit(self, ref: MessageRef, author: str, text: str,
-                   posted_at: datetime | None = None) -> None:
+    async def edit(
+        self, ref: MessageRef, author: str, text: str, posted_at: datetime | None = None
+    ) -> None:
         message = Message(ref, self.user(author), text, posted_at or self.clock.now())
         await self.app.handle(MessageEdited(None, message, self.clock.now()))
 
     async def delete(self, ref: MessageRef) -> None:
         await self.app.handle(MessageDeleted(None, ref, self.clock.now()))
 
-    async def react(self, ref: MessageRef, user: str, emoji: str, *, remove: bool = False,
-                    bot: bool = False) -> None:
+    async def react(
+        self, ref: MessageRef, user: str, emoji: str, *, remove: bool = False, bot: bool = False
+    ) -> None:
         kind = ReactionRemoved if remove else ReactionAdded
         await self.app.handle(kind(None, ref, self.user(user, bot=bot), emoji, self.clock.now()))
 
     async def command(self, text: str, user: str = "ana", channel: str = "help") -> Reply:
-        event = CommandInvoked(None, text, self.user(user), ChannelRef("local", SPACE, channel),
-                               self.clock.now())
+        event = CommandInvoked(
+            None, text, self.user(user), ChannelRef("local", SPACE, channel), self.clock.now()
+        )
         replies = await self.app.handle(event)
         assert len(replies) == 1
         return replies[0]

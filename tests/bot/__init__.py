@@ -1,0 +1,1 @@
+"""Tests for Frontline; the layout mirrors the source tree."""

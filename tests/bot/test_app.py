@@ -22,8 +22,10 @@ from tests.conftest import T0, community_config
 
 def _question(now: datetime, message_id: str = "q1") -> MessagePosted:
     ref = MessageRef("local", "T1", "help", message_id)
-    return MessagePosted(None, Message(ref, UserRef("local", "T1", "maria", "Maria"),
-                                       "How do I rotate my API key?", now))
+    return MessagePosted(
+        None,
+        Message(ref, UserRef("local", "T1", "maria", "Maria"), "How do I rotate my API key?", now),
+    )
 
 
 async def test_live_scheduler_breaches_and_nudges_on_the_wall_clock(tmp_path: Path) -> None:
@@ -34,8 +36,9 @@ async def test_live_scheduler_breaches_and_nudges_on_the_wall_clock(tmp_path: Pa
     clock = SystemClock()
     platform = LocalPlatform(clock, space="T1")
     stop = asyncio.Event()
-    async with Frontline.open(settings, clock, {"local": platform},
-                              database=str(tmp_path / "live.db")) as app:
+    async with Frontline.open(
+        settings, clock, {"local": platform}, database=str(tmp_path / "live.db")
+    ) as app:
         runner = asyncio.create_task(app.run_live([], until=stop))
         await app.handle(_question(clock.now()))
         for _ in range(100):
@@ -69,7 +72,9 @@ async def test_start_sends_what_became_overdue_while_down(tmp_path: Path) -> Non
     assert len(platform.sent("post")) == 1
 
 
-async def test_failing_handler_does_not_stop_others(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+async def test_failing_handler_does_not_stop_others(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """One handler raising is logged with the event; the question is still tracked."""
     router: Router[Context] = build_router()
     seen: list[str] = []
@@ -86,8 +91,9 @@ async def test_failing_handler_does_not_stop_others(tmp_path: Path, caplog: pyte
     settings = load_settings(data=community_config())
     clock = VirtualClock(T0)
     platform = LocalPlatform(clock, space="T1")
-    async with Frontline.open(settings, clock, {"local": platform}, router,
-                              database=str(tmp_path / "r.db")) as app:
+    async with Frontline.open(
+        settings, clock, {"local": platform}, router, database=str(tmp_path / "r.db")
+    ) as app:
         with caplog.at_level(logging.ERROR):
             await app.handle(_question(T0))
         assert await app.ctx.store.question_by_ref(MessageRef("local", "T1", "help", "q1"))
@@ -109,8 +115,9 @@ async def test_virtual_sweep_follows_the_live_tick_grid(tmp_path: Path) -> None:
     start = datetime(2026, 11, 24, 9, 0, 10, tzinfo=UTC)
     clock = VirtualClock(start)
     platform = LocalPlatform(clock, space="T1")
-    async with Frontline.open(settings, clock, {"local": platform},
-                              database=str(tmp_path / "g.db")) as app:
+    async with Frontline.open(
+        settings, clock, {"local": platform}, database=str(tmp_path / "g.db")
+    ) as app:
         await app.handle(_question(start))
         await app.advance_to(start + timedelta(hours=2))
     nudge = platform.sent("post")[0]

@@ -77,7 +77,9 @@ async def test_mention_in_channel_within_window_answers(world: World) -> None:
     """An in-channel message mentioning the asker soon after counts as the first response."""
     q = await world.post("help", "maria", QUESTION)
     await world.advance(minutes=5)
-    answer = await world.post("help", "sven", "@maria settings > keys > rotate", mentions=("maria",))
+    answer = await world.post(
+        "help", "sven", "@maria settings > keys > rotate", mentions=("maria",)
+    )
     question = await world.question(q)
     assert question.first_responder == "sven"
     assert question.response_kind == "mention"
@@ -138,8 +140,9 @@ async def test_edit_into_question_opens_one_at_edit_time(world: World) -> None:
     posted = world.clock.now()
     assert await world.store.question_by_ref(ref) is None
     await world.advance(minutes=2)
-    await world.edit(ref, "maria", "hmm, the exporter again: how do I skip archived projects?",
-                     posted)
+    await world.edit(
+        ref, "maria", "hmm, the exporter again: how do I skip archived projects?", posted
+    )
     question = await world.question(ref)
     assert question.asked_at == posted + timedelta(minutes=2)
 
@@ -192,11 +195,18 @@ async def test_discord_reply_chain_answers_root_question(world: World) -> None:
 
 async def test_forum_post_starter_opens_and_thread_reply_answers(world: World) -> None:
     """A forum post (thread whose id is the starter's) is a question; its replies answer it."""
-    starter = await world.post("post-77", "maria", "SSO login loops forever after upgrade",
-                               message_id="post-77", watched="forum", starter=True)
+    starter = await world.post(
+        "post-77",
+        "maria",
+        "SSO login loops forever after upgrade",
+        message_id="post-77",
+        watched="forum",
+        starter=True,
+    )
     assert (await world.question(starter)).watched_channel == "forum"
-    await world.post("post-77", "ben", "Clear cookies, it's a known bug", root=starter,
-                     watched="forum")
+    await world.post(
+        "post-77", "ben", "Clear cookies, it's a known bug", root=starter, watched="forum"
+    )
     assert (await world.question(starter)).responder_role == ResponderRole.STAFF
 
 
@@ -316,3 +326,33 @@ async def test_questions_survive_restart(settings, db_path) -> None:  # type: ig
         await second.advance(seconds=30)
         assert (await second.question(q)).breached
         assert len(second.nudges()) == 1
+
+
+async def test_self_resolved_question_is_not_a_miss(world: World) -> None:
+    """An asker who resolves their own question before the target is not counted as a miss."""
+    from bot.metrics import figures
+
+    start = world.clock.now()
+    q = await world.post("help", "maria", QUESTION)
+    await world.advance(minutes=10)
+    await world.react(q, "maria", "white_check_mark")
+    await world.advance(hours=3)
+    now = world.clock.now()
+    f = await figures(world.store, start, now, now)
+    assert (await world.question(q)).state == QuestionState.RESOLVED
+    assert (f.decided, f.breaches) == (0, 0)
+    assert world.nudges() == []
+
+
+async def test_resolving_after_the_target_without_answer_keeps_the_breach(world: World) -> None:
+    """Resolved late with no response at all still counts as a breach and a miss."""
+    from bot.metrics import figures
+
+    start = world.clock.now()
+    q = await world.post("help", "maria", QUESTION)
+    world.clock.set(start + timedelta(hours=2))  # no sweep ran in between
+    await world.react(q, "ana", "white_check_mark")
+    now = world.clock.now()
+    f = await figures(world.store, start, now, now)
+    assert (await world.question(q)).breached
+    assert (f.met_target, f.decided, f.breaches) == (0, 1, 1)

@@ -91,9 +91,7 @@ async def test_resolve_and_snooze_reject_bad_links_and_durations(world: World) -
     """Links that are not messages and bad durations get a clear message."""
     q = await world.post("help", "maria", QUESTION)
     assert "not a message link" in (await world.command("resolve https://nope")).text
-    assert "not a tracked question" in (
-        await world.command("resolve local://help/unknown")
-    ).text
+    assert "not a tracked question" in (await world.command("resolve local://help/unknown")).text
     bad = await world.command(f"snooze {world.link(q)} someday")
     assert "not a duration" in bad.text and "Usage:" in bad.text
     too_long = await world.command(f"snooze {world.link(q)} 90d")

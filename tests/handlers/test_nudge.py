@@ -27,8 +27,14 @@ async def test_nudge_counts_are_recorded_and_not_repeated(world: World) -> None:
 
 async def test_channel_without_nudge_channel_is_not_nudged(world: World) -> None:
     """A channel with no nudge_channel breaches silently (still counted as a breach)."""
-    q = await world.post("post-9", "maria", "Login loops after upgrade", message_id="post-9",
-                         watched="forum", starter=True)
+    q = await world.post(
+        "post-9",
+        "maria",
+        "Login loops after upgrade",
+        message_id="post-9",
+        watched="forum",
+        starter=True,
+    )
     await world.advance(hours=3)
     assert (await world.question(q)).breached
     assert world.nudges() == []
