@@ -21,14 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.context import Context, staff_checker
 from bot.core.clock import Clock, VirtualClock
 from bot.core.events import (
-    CommandInvoked,
     Inbound,
-    MessageDeleted,
-    MessageEdited,
-    MessagePosted,
-    ReactionAdded,
-    ReactionRemoved,
-    ShortcutInvoked,
 )
 from bot.core.model import Reply
 from bot.core.platform import Platform
@@ -63,18 +56,6 @@ def build_router() -> Router[Context]:
     return router
 
 
-def platform_of(event: Inbound) -> str:
-    """Which platform an inbound event came from."""
-    match event:
-        case MessagePosted(message=m) | MessageEdited(message=m):
-            return m.ref.platform
-        case MessageDeleted(ref=r) | ReactionAdded(ref=r) | ReactionRemoved(ref=r):
-            return r.platform
-        case CommandInvoked(user=u) | ShortcutInvoked(user=u):
-            return u.platform
-    return "unknown"
-
-
 class Frontline:
     """One running bot."""
 
@@ -102,15 +83,12 @@ class Frontline:
             await store.close()
 
     async def handle(self, event: Inbound) -> list[Reply]:
-        """Take one inbound event; redeliveries of a handled event id change nothing."""
-        platform = platform_of(event)
-        if event.event_id and await self.ctx.store.was_delivered(platform, event.event_id):
-            log.debug("skipping redelivered %s %s", platform, event.event_id)
-            return []
-        replies = await self.ctx.router.dispatch(event, self.ctx)
-        if event.event_id:
-            await self.ctx.store.mark_delivered(platform, event.event_id, self.ctx.now())
-        return replies
+        """Take one inbound event.
+
+        Redeliveries change nothing because every write is keyed on platform ids
+        (a message's ids, a question's message), so no delivery-id table is needed.
+        """
+        return await self.ctx.router.dispatch(event, self.ctx)
 
     async def run_job(self, job_id: str) -> None:
         """Run one registered job now; a failure is logged and the next run still happens."""

@@ -1,5 +1,5 @@
--- Reason: first schema: the messages we saw, the questions we track, their history,
--- and the platform delivery ids we already handled (Slack delivers at least once).
+-- Reason: first schema: the messages we saw (keyed on platform ids, so a redelivered
+-- event changes nothing), the questions we track, and each question's history.
 -- Times are UTC seconds since the epoch (REAL), portable to PostgreSQL as double precision.
 
 CREATE TABLE messages (
@@ -71,10 +71,3 @@ CREATE TABLE question_log (
     detail      TEXT
 );
 CREATE INDEX question_log_by_question ON question_log (question_id, at);
-
-CREATE TABLE processed_events (
-    platform TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    seen_at  REAL NOT NULL,
-    PRIMARY KEY (platform, event_id)
-);

@@ -164,44 +164,23 @@ class Store:
     async def transaction(self) -> AsyncIterator[None]:
         """One atomic unit of work; concurrent callers wait their turn."""
         async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            await self._all("BEGIN IMMEDIATE")
             try:
                 yield
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                await self._all("ROLLBACK")
                 raise
-            await self.conn.execute("COMMIT")
+            await self._all("COMMIT")
 
-    async def _one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+    # Each statement is one hop to aiosqlite's thread (execute_fetchall), and writes
+    # that need to know what they did say so with RETURNING: hops dominate the cost.
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self.conn.execute_fetchall(sql, params))
 
-    async def _write(self, sql: str, params: Sequence[Any] = ()) -> int:
-        async with self.conn.execute(sql, params) as cursor:
-            return cursor.rowcount
-
-    # --- delivery ids ---------------------------------------------------------
-
-    async def was_delivered(self, platform: str, event_id: str) -> bool:
-        """Whether a platform delivery id was already handled (Slack redelivers)."""
-        row = await self._one(
-            "SELECT 1 FROM processed_events WHERE platform = ? AND event_id = ?",
-            (platform, event_id),
-        )
-        return row is not None
-
-    async def mark_delivered(self, platform: str, event_id: str, at: datetime) -> None:
-        """Remember that a delivery id was handled."""
-        async with self.transaction():
-            await self._write(
-                "INSERT OR IGNORE INTO processed_events (platform, event_id, seen_at) "
-                "VALUES (?, ?, ?)",
-                (platform, event_id, at.timestamp()),
-            )
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        rows = await self._all(sql, params)
+        return rows[0] if rows else None
 
     # --- messages -------------------------------------------------------------
 
@@ -209,10 +188,10 @@ class Store:
         """Remember a message; False when it was already known (nothing changes then)."""
         ref = message.ref
         return (
-            await self._write(
+            await self._one(
                 "INSERT OR IGNORE INTO messages (platform, space, channel, message_id, "
                 "watched_channel, author, posted_at, root_channel, root_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING 1",
                 (
                     ref.platform,
                     ref.space,
@@ -225,7 +204,7 @@ class Store:
                     root.message if root else None,
                 ),
             )
-            == 1
+            is not None
         )
 
     async def get_message(self, ref: MessageRef) -> StoredMessage | None:
@@ -253,7 +232,7 @@ class Store:
 
     async def mark_message_deleted(self, ref: MessageRef) -> None:
         """Flag a message as deleted (kept, so a redelivered post cannot revive it)."""
-        await self._write(
+        await self._all(
             "UPDATE messages SET deleted = 1 WHERE platform = ? AND space = ? AND channel = ? "
             "AND message_id = ?",
             (ref.platform, ref.space, ref.channel, ref.message),
@@ -288,11 +267,11 @@ class Store:
     async def insert_question(self, new: NewQuestion) -> Question | None:
         """Start tracking a question; None if that message is already tracked."""
         ref = new.ref
-        inserted = await self._write(
+        row = await self._one(
             "INSERT OR IGNORE INTO questions (platform, space, channel, message_id, "
             "watched_channel, asker, asker_name, text, score, reasons, asked_at, state, "
             "target_seconds, calendar, warn_at, breach_at, due_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?) RETURNING *",
             (
                 ref.platform,
                 ref.space,
@@ -312,9 +291,7 @@ class Store:
                 min(new.warn_at, new.breach_at).timestamp(),
             ),
         )
-        if inserted != 1:
-            return None
-        return await self.question_by_ref(ref)
+        return _row_to_question(row) if row else None
 
     async def question_by_ref(self, ref: MessageRef) -> Question | None:
         """The question asked by message `ref`, if tracked."""
@@ -345,13 +322,12 @@ class Store:
         ]
         # Column names come from the whitelist above, never from input.
         assignments = ", ".join(f"{name} = ?" for name in fields)
-        await self._write(
-            f"UPDATE questions SET {assignments} WHERE id = ?", (*values, question_id)
+        row = await self._one(
+            f"UPDATE questions SET {assignments} WHERE id = ? RETURNING *", (*values, question_id)
         )
-        updated = await self.question(question_id)
-        if updated is None:
+        if row is None:
             raise LookupError(f"question {question_id} vanished")
-        return updated
+        return _row_to_question(row)
 
     async def asked_by(
         self,
@@ -393,7 +369,7 @@ class Store:
         detail: str | None = None,
     ) -> None:
         """Append to a question's history."""
-        await self._write(
+        await self._all(
             "INSERT INTO question_log (question_id, at, kind, actor, detail) "
             "VALUES (?, ?, ?, ?, ?)",
             (question_id, at.timestamp(), kind, actor, detail),

@@ -19,7 +19,7 @@ from bot.storage.migrate import (
     migrations_dir,
 )
 
-TABLES = {"messages", "questions", "question_log", "processed_events"}
+TABLES = {"messages", "questions", "question_log"}
 INDEXES = {
     "messages_by_root",
     "questions_due",
@@ -81,14 +81,15 @@ async def test_migrate_twice_applies_nothing_new(conn: aiosqlite.Connection, db_
     """A second run, even from a new connection, applies nothing and keeps the data."""
     await migrate(conn)
     await conn.execute(
-        "INSERT INTO processed_events (platform, event_id, seen_at) VALUES ('slack', 'E1', 0)"
+        "INSERT INTO messages (platform, space, channel, message_id, watched_channel, author, "
+        "posted_at) VALUES ('slack', 'T1', 'C1', 'E1', 'C1', 'U1', 0)"
     )
     assert await migrate(conn) == []
     again = await connect(str(db_path))
     try:
         assert await migrate(again) == []
         assert await current_version(again) == len(discover())
-        async with again.execute("SELECT event_id FROM processed_events") as cursor:
+        async with again.execute("SELECT message_id FROM messages") as cursor:
             assert [r[0] for r in await cursor.fetchall()] == ["E1"]
     finally:
         await again.close()
