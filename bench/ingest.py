@@ -19,12 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.adapters.local import LocalPlatform  # noqa: E402
-from bot.app import Frontline  # noqa: E402
-from bot.core.clock import VirtualClock  # noqa: E402
-from bot.core.events import MessagePosted  # noqa: E402
-from bot.simulate import Community  # noqa: E402
-from config.settings import demo_config, load_settings  # noqa: E402
+from bot.adapters.local import LocalPlatform
+from bot.app import Frontline
+from bot.core.clock import VirtualClock
+from bot.core.events import MessagePosted
+from bot.simulate import Community
+from config.settings import demo_config, load_settings
 
 
 async def core_path(events: list, db: Path) -> float:

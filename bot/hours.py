@@ -35,9 +35,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = ["Calendar", "CalendarError", "parse_weekly_hours"]
 
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 _US = timedelta(microseconds=1)
+_ONE_DAY = timedelta(days=1)
 _SECOND_US = 1_000_000
 _MINUTE_US = 60 * _SECOND_US
 _HOUR_US = 60 * _MINUTE_US
@@ -47,7 +48,14 @@ _EPOCH_ORDINAL = _UTC_EPOCH.toordinal()
 # Ten years including leap days: beyond this a deadline is a configuration mistake, and the
 # bound keeps every walk finite.
 _MAX_WALK_DAYS = 3653
-_MAX_CACHED_MIDNIGHTS = 20_000
+_MAX_CACHED_MIDNIGHTS = 50_000
+# UTC offset (µs) at each local midnight, by zone and date ordinal. Probing zoneinfo dominates
+# long walks, and the bot asks about the same few weeks over and over, for many calendars
+# sharing a zone. Bounded per zone; losing it only costs time.
+_MIDNIGHT_OFFSETS: dict[ZoneInfo, dict[int, int]] = {}
+# Microseconds of each UTC offset seen: there are only a few dozen in the world, and dividing
+# timedeltas is slow next to a dict lookup.
+_OFFSETS_US: dict[timedelta | None, int] = {}
 
 _TIME_RANGE = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
 _KEYS_ALLOWED = (
@@ -80,7 +88,7 @@ def parse_weekly_hours(spec: Mapping[str, str]) -> dict[int, tuple[tuple[time, t
         raise CalendarError(
             f"weekly hours must be a mapping of day keys to hours, got {type(spec).__name__}"
         )
-    spans: list[list[_Span]] = [[] for _ in DAY_NAMES]
+    spans: list[list[_Span]] = [[] for _ in _DAY_NAMES]
     named_by: dict[int, str] = {}
     for key, value in spec.items():
         if not isinstance(key, str) or not isinstance(value, str):
@@ -91,8 +99,8 @@ def parse_weekly_hours(spec: Mapping[str, str]) -> dict[int, tuple[tuple[time, t
         for day in _parse_day_key(key):
             if day in named_by:
                 raise CalendarError(
-                    f"day {DAY_NAMES[day]!r} is named by both {named_by[day]!r} and {key!r}; "
-                    "give each day in only one key"
+                    f"day {_DAY_NAMES[day]!r} is named by both {named_by[day]!r} and {key!r}; "
+                    "use each day in only one key, such as 'mon-thu' and 'fri'"
                 )
             named_by[day] = key
             for start, end in _parse_hours(key, value):
@@ -121,7 +129,7 @@ def _parse_day_key(key: str) -> list[int]:
     for day in days:
         if days.count(day) > 1:
             raise CalendarError(
-                f"day key {key!r} names {DAY_NAMES[day]!r} more than once; {_KEYS_ALLOWED}"
+                f"day key {key!r} names {_DAY_NAMES[day]!r} more than once; {_KEYS_ALLOWED}"
             )
     return days
 
@@ -129,7 +137,7 @@ def _parse_day_key(key: str) -> list[int]:
 def _day_index(name: str, key: str) -> int:
     """Return 0-6 for a three-letter day name, or explain what a day key may contain."""
     try:
-        return DAY_NAMES.index(name)
+        return _DAY_NAMES.index(name)
     except ValueError:
         what = f"unknown day {name!r} in day key {key!r}" if name else f"bad day key {key!r}"
         raise CalendarError(f"{what}; {_KEYS_ALLOWED}") from None
@@ -155,8 +163,8 @@ def _parse_hours(key: str, value: str) -> list[_Span]:
                 )
         if sh == 24:
             raise CalendarError(
-                f"range {part!r} for {key!r} starts at 24:00; 24:00 may only end a range, "
-                "start at 00:00 instead"
+                f"range {part!r} for {key!r} starts at 24:00; 24:00 may only end a range "
+                "(use 00:00 to start at midnight)"
             )
         start, end = sh * _HOUR_US + sm * _MINUTE_US, eh * _HOUR_US + em * _MINUTE_US
         if start == end:
@@ -207,11 +215,16 @@ def _from_us(us: int) -> datetime:
     return _UTC_EPOCH + timedelta(microseconds=us)
 
 
-def _offset_us(value: datetime) -> int:
-    offset = value.utcoffset()
-    if offset is None:
-        raise CalendarError(f"time zone {value.tzinfo!r} gives no UTC offset")
-    return offset // _US
+def _offset_us(value: datetime, tz: ZoneInfo) -> int:
+    """Return the UTC offset in µs that ``tz`` gives to wall time ``value``."""
+    offset = tz.utcoffset(value)
+    try:
+        return _OFFSETS_US[offset]
+    except KeyError:
+        if offset is None:
+            raise CalendarError(f"time zone {tz!r} gives no UTC offset") from None
+        result = _OFFSETS_US[offset] = offset // _US
+        return result
 
 
 @dataclass(frozen=True)
@@ -221,9 +234,9 @@ class Calendar:
     ``weekly`` maps weekday (0=Mon) to sorted ``(start, end)`` local wall-clock intervals, an
     end of ``time(0)`` meaning 24:00; it is normalised on construction (missing days become
     closed, intervals are sorted and merged). ``holidays`` are whole local dates on which the
-    calendar is closed. ``always_open`` makes every instant open and ignores ``weekly``; it
-    cannot be combined with holidays. A calendar that is never open raises
-    :class:`CalendarError`.
+    calendar is closed. ``always_open`` makes every instant open (``weekly`` is then ignored
+    and reads as 00:00-24:00 every day); it cannot be combined with holidays. A calendar that is
+    never open raises :class:`CalendarError`.
     """
 
     name: str
@@ -237,11 +250,6 @@ class Calendar:
     _holiday_ordinals: frozenset[int] = field(init=False, repr=False, compare=False)
     _continuous: bool = field(init=False, repr=False, compare=False)
     _local_epoch: datetime = field(init=False, repr=False, compare=False)
-    # Offsets at local midnights by date ordinal: probing zoneinfo dominates long walks, and a
-    # bot asks about the same few weeks over and over.
-    _midnight_offsets: dict[int, int] = field(
-        init=False, repr=False, compare=False, default_factory=dict
-    )
 
     def __post_init__(self) -> None:
         if not isinstance(self.tz, ZoneInfo):
@@ -265,6 +273,8 @@ class Calendar:
                 f"calendar {self.name!r} has no open hours on any day; "
                 "open at least one day, or use Calendar.always() for 24/7"
             )
+        if self.always_open:
+            week = [((time(0), time(0)),)] * 7
         setattr_ = object.__setattr__  # frozen dataclass: normalised values are set once here
         setattr_(self, "weekly", MappingProxyType({d: week[d] for d in range(7)}))
         setattr_(self, "holidays", holidays)
@@ -277,10 +287,16 @@ class Calendar:
         setattr_(self, "_continuous", continuous)
         setattr_(self, "_local_epoch", datetime(1970, 1, 1, tzinfo=self.tz))
 
+    def __reduce__(self) -> tuple[type[Calendar], tuple[object, ...]]:
+        # A mappingproxy cannot be pickled or deep-copied, so rebuild from the public fields
+        # (which also recomputes the derived ones).
+        fields = (self.name, self.tz, dict(self.weekly), self.holidays, self.always_open)
+        return type(self), fields
+
     def _normalise_weekly(self) -> list[tuple[tuple[time, time], ...]]:
         if not isinstance(self.weekly, Mapping):
             raise CalendarError(f"calendar {self.name!r}: weekly must be a mapping")
-        week: list[tuple[tuple[time, time], ...]] = [() for _ in DAY_NAMES]
+        week: list[tuple[tuple[time, time], ...]] = [() for _ in _DAY_NAMES]
         for day, intervals in self.weekly.items():
             if not isinstance(day, int) or isinstance(day, bool) or not 0 <= day <= 6:
                 raise CalendarError(
@@ -419,7 +435,7 @@ class Calendar:
         return timedelta(microseconds=total)
 
     def _advance(self, u: int, remaining: int) -> int:
-        """Return the earliest instant after which ``remaining`` open µs have passed from ``u``.
+        """Return the earliest instant by which ``remaining`` µs of open time follow ``u``.
 
         With ``remaining == 0`` this is the next open instant at or after ``u``.
         """
@@ -455,36 +471,50 @@ class Calendar:
         non-empty, sorted, and ``total`` is their summed length. Closed days cost only a lookup.
         """
         week, totals, holidays = self._week, self._totals, self._holiday_ordinals
-        offsets = self._midnight_offsets
-        if len(offsets) > _MAX_CACHED_MIDNIGHTS:
-            offsets.clear()
-        local_epoch = self._local_epoch
+        offsets = _MIDNIGHT_OFFSETS.get(self.tz)
+        if offsets is None or len(offsets) > _MAX_CACHED_MIDNIGHTS:
+            offsets = _MIDNIGHT_OFFSETS[self.tz] = {}
+        local_epoch, tz, one_day = self._local_epoch, self.tz, _ONE_DAY
+        last_day, last_midnight = _EPOCH_ORDINAL, local_epoch
 
-        def midnight_offset(day: int) -> int:
-            # fold=0 offset; a skipped midnight reports the pre-transition offset, which the
-            # three-midnight comparison below tolerates.
+        def probe(day: int) -> int:
+            # fold=0: a skipped midnight reports the pre-transition offset.
+            nonlocal last_day, last_midnight
             offset = offsets.get(day)
             if offset is None:
-                midnight = local_epoch + timedelta(days=day - _EPOCH_ORDINAL)
-                offset = offsets[day] = _offset_us(midnight)
+                # Probes mostly move one day forward, and stepping a datetime is cheap.
+                if day == last_day + 1:
+                    last_midnight += one_day
+                else:
+                    last_midnight = local_epoch + one_day * (day - _EPOCH_ORDINAL)
+                last_day = day
+                offset = offsets[day] = _offset_us(last_midnight, tz)
             return offset
 
+        # Offsets at the midnights starting `day`, `day + 1` and `day + 2`; consecutive open
+        # days slide this window rather than look all three up again.
+        window_day = first - 2
+        o1 = o2 = 0
         for day in range(first, first + count):
             local = week[(day - 1) % 7]  # ordinal 1 (0001-01-01) was a Monday
             if not local or day in holidays:
                 continue
-            midnight = (day - _EPOCH_ORDINAL) * _DAY_US
-            offset = midnight_offset(day)
+            if day != window_day + 1:
+                o1, o2 = probe(day), probe(day + 1)
+            o0, o1, o2 = o1, o2, probe(day + 2)
+            window_day = day
+            midnight_us = (day - _EPOCH_ORDINAL) * _DAY_US
             # Equal offsets at this midnight and the next two mean no change during this day,
-            # even one whose gap or overlap swallows the next midnight. (tzdata never changes
-            # an offset and back within two days.)
-            if offset == midnight_offset(day + 1) == midnight_offset(day + 2):
-                yield midnight - offset, local, totals[(day - 1) % 7]
+            # even one whose gap or overlap swallows the next midnight. The shortest offset
+            # excursion in tzdata (Freetown, 1939) lasts four days, so a change and its reversal
+            # cannot hide between these probes.
+            if o0 == o1 == o2:
+                yield midnight_us - o0, local, totals[(day - 1) % 7]
                 continue
             resolve = self._resolve
             spans = tuple(
                 (s, e)
-                for s, e in ((resolve(midnight + s), resolve(midnight + e)) for s, e in local)
+                for s, e in ((resolve(midnight_us + s), resolve(midnight_us + e)) for s, e in local)
                 if s < e
             )
             if spans:
@@ -496,12 +526,12 @@ class Calendar:
         Repeated wall times resolve to their first occurrence; skipped ones to the transition.
         """
         local = self._local_epoch + timedelta(microseconds=wall)
-        u = wall - _offset_us(local)
+        u = wall - _offset_us(local, self.tz)
         if self._wall(u) == wall:
             return u
         # In a gap fold=0 applies the earlier (pre-transition) offset and fold=1 the later one,
         # which brackets the transition instant; tzdata transitions fall on whole seconds.
-        lo = (wall - _offset_us(local.replace(fold=1))) // _SECOND_US
+        lo = (wall - _offset_us(local.replace(fold=1), self.tz)) // _SECOND_US
         hi = -(-u // _SECOND_US)
         if self._wall(lo * _SECOND_US) >= wall or self._wall(hi * _SECOND_US) < wall:
             return u  # not a plain forward gap; keep zoneinfo's answer rather than guess
@@ -515,7 +545,7 @@ class Calendar:
 
     def _wall(self, u: int) -> int:
         """Return the local wall time (µs since the local epoch) of UTC instant ``u``."""
-        return u + _offset_us(_from_us(u).astimezone(self.tz))
+        return u + _offset_us(_from_us(u).astimezone(self.tz), self.tz)
 
 
 def _times_to_span(interval: tuple[time, time]) -> _Span:
