@@ -262,6 +262,15 @@ class Store:
             ref, row["watched_channel"], row["author"], _must(row["posted_at"]), root, False
         )
 
+    async def last_seen(self, platform: str, space: str, channel: str) -> datetime | None:
+        """When the newest stored message of a channel (or thread) was posted: backfill start."""
+        row = await self._one(
+            "SELECT MAX(posted_at) FROM messages WHERE platform = ? AND space = ? "
+            "AND channel = ?",
+            (platform, space, channel),
+        )
+        return from_ts(row[0]) if row else None
+
     # --- questions ------------------------------------------------------------
 
     async def insert_question(self, new: NewQuestion) -> Question | None:
