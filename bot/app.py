@@ -10,23 +10,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.context import Context, staff_checker
+from bot.context import Context
 from bot.core.clock import Clock, VirtualClock
-from bot.core.events import (
-    Inbound,
-)
-from bot.core.model import Reply
+from bot.core.events import Inbound, QuestionEvent
+from bot.core.model import Reply, UserRef
 from bot.core.platform import Platform
 from bot.core.router import Router
-from bot.storage.repos import Store
+from bot.storage.repos import Repo, Store
 from bot.tracker import Tracker
 from config.settings import Settings
 
@@ -56,6 +55,15 @@ def build_router() -> Router[Context]:
     return router
 
 
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """What one event or one sweep decided, kept until it is handed to the handlers."""
+
+    at: datetime
+    events: list[QuestionEvent]
+    swept: bool = False
+
+
 class Frontline:
     """One running bot."""
 
@@ -76,7 +84,7 @@ class Frontline:
         store = await Store.open(database or settings.bot.database)
         try:
             router = router or build_router()
-            tracker = Tracker(store, settings, staff_checker(platforms))
+            tracker = Tracker(settings)
             ctx = Context(settings, store, tracker, router, platforms, clock)
             yield cls(ctx)
         finally:
@@ -98,30 +106,99 @@ class Frontline:
         except Exception:
             log.exception("job %s failed", job_id)
 
-    async def advance_to(self, when: datetime) -> None:
-        """Virtual time: run the sweep as the live scheduler would, up to `when`.
-
-        The live sweep wakes every `bot.sweep_interval`; here it wakes only on the ticks
-        where something is due, so a quiet week costs nothing but the decisions and
-        their timing are the live bot's.
-        """
+    def _virtual_clock(self) -> VirtualClock:
         clock = self.ctx.clock
         if not isinstance(clock, VirtualClock):
-            raise TypeError("advance_to() needs a VirtualClock")
+            raise TypeError("virtual-time driving needs a VirtualClock")
+        return clock
+
+    def _sweeps_until(
+        self, repo: Repo, start: datetime, when: datetime, out: list[Decided]
+    ) -> None:
+        """Sweep on every tick of the live grid up to `when` on which something is due.
+
+        The live sweep wakes every `bot.sweep_interval`; skipping the ticks where
+        nothing is due changes nothing, so a quiet week costs nothing while the
+        decisions and their timing stay the live bot's. No sweep runs before `start`
+        (time never goes back: after downtime, what is overdue is swept at once).
+        """
         interval = max(self.ctx.settings.bot.sweep_interval.total_seconds(), 1.0)
-        while (due := await self.ctx.store.next_due_at()) is not None:
+        while (due := repo.next_due_at()) is not None:
             tick = datetime.fromtimestamp(math.ceil(due.timestamp() / interval) * interval, UTC)
+            tick = max(tick, start)
             if tick > when:
-                break
-            clock.set(tick)
-            await self.run_job(SWEEP_JOB)
+                return
+            out.append(Decided(tick, self.ctx.tracker.sweep(repo, tick), swept=True))
+
+    async def _publish(self, decided: list[Decided]) -> None:
+        clock = self._virtual_clock()
+        for item in decided:
+            clock.set(item.at)
+            if item.swept:
+                await self.ctx.publish_sweep(item.at, item.events)
+            else:
+                await self.ctx.emit(item.events)
+
+    async def advance_to(self, when: datetime) -> None:
+        """Virtual time: run the sweeps the live scheduler would have run up to `when`."""
+        clock = self._virtual_clock()
+        start = clock.now()
+
+        def unit(repo: Repo) -> list[Decided]:
+            decided: list[Decided] = []
+            self._sweeps_until(repo, start, when, decided)
+            return decided
+
+        await self._publish(await self.ctx.store.write(unit))
         clock.set(when)
 
-    async def play(self, events: Sequence[Inbound], at: Sequence[datetime]) -> None:
-        """Feed events at their times on a virtual clock, sweeping in between."""
-        for event, when in zip(events, at, strict=True):
-            await self.advance_to(when)
-            await self.handle(event)
+    async def play(self, timed: Iterable[tuple[datetime, Inbound]], *, batch: int = 1) -> None:
+        """Feed events in time order on the virtual clock, sweeping in between.
+
+        With `batch` 1 each event goes through the router like a live one. A larger
+        batch (replay) runs that many events and the sweeps between them as one unit of
+        work on the database thread, then hands the resulting domain events to the
+        handlers in order: the same decisions, taken far faster, with side effects
+        (nudge posts) made at the end of each batch.
+        """
+        if batch <= 1:
+            for at, event in timed:
+                await self.advance_to(at)
+                await self.handle(event)
+            return
+        chunk: list[tuple[datetime, Inbound]] = []
+        for item in timed:
+            chunk.append(item)
+            if len(chunk) >= batch:
+                await self._play_batch(chunk)
+                chunk = []
+        if chunk:
+            await self._play_batch(chunk)
+
+    async def _play_batch(self, chunk: list[tuple[datetime, Inbound]]) -> None:
+        tracker = self.ctx.tracker
+        staff: dict[UserRef, bool] = {}
+        for _, event in chunk:
+            subject = tracker.subject(event)
+            if subject and subject not in staff:
+                staff[subject] = await self.ctx.is_staff(subject)
+
+        start = self._virtual_clock().now()
+
+        def unit(repo: Repo) -> list[Decided]:
+            decided: list[Decided] = []
+            now = start
+            for at, event in chunk:
+                self._sweeps_until(repo, now, at, decided)
+                now = max(now, at)
+                subject = tracker.subject(event)
+                if subject is not False:
+                    is_staff = subject is not None and staff[subject]
+                    decided.append(Decided(at, tracker.apply(repo, event, is_staff)))
+            return decided
+
+        await self._publish(await self.ctx.store.write(unit))
+        self._virtual_clock().set(chunk[-1][0])
 
     def scheduler(self) -> AsyncIOScheduler:
         """An APScheduler with every registered job; the database stays the source of truth."""

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.clock import Clock
+from bot.core.events import QuestionEvent, SweepFinished
 from bot.core.model import MessageRef, UserRef
 from bot.core.platform import Platform
 from bot.core.router import Router
 from bot.storage.repos import Store
-from bot.tracker import StaffCheck, Tracker
+from bot.tracker import Tracker
 from config.settings import Settings
 
 
@@ -42,9 +43,17 @@ class Context:
         for event in events:
             await self.router.dispatch(event, self)
 
+    async def publish_sweep(self, at: datetime, events: Sequence[QuestionEvent]) -> None:
+        """Hand over one sweep's decisions, then the whole batch (for batched nudges)."""
+        await self.emit(events)
+        await self.emit([SweepFinished(at, tuple(events))])
+
     async def is_staff(self, user: UserRef) -> bool:
-        """Staff according to the user's own platform."""
-        return await staff_checker(self.platforms)(user)
+        """Staff according to the user's own platform; bots and unknown platforms are not."""
+        if user.is_bot:
+            return False
+        platform = self.platforms.get(user.platform)
+        return platform is not None and await platform.is_staff(user)
 
     def parse_link(self, link: str) -> MessageRef | None:
         """A message link of any connected platform, parsed back to a ref."""
@@ -53,13 +62,3 @@ class Context:
             if ref is not None:
                 return ref
         return None
-
-
-def staff_checker(platforms: Mapping[str, Platform]) -> StaffCheck:
-    """Ask the user's own platform whether they are staff; unknown platforms say no."""
-
-    async def is_staff(user: UserRef) -> bool:
-        platform = platforms.get(user.platform)
-        return platform is not None and await platform.is_staff(user)
-
-    return is_staff

@@ -162,7 +162,7 @@ async def run_demo(
     async with Frontline.open(
         settings, clock, {platform.name: platform}, router, database=str(db)
     ) as app:
-        await app.play([e.event for e in sim], [e.at for e in sim])
+        await app.play((e.at, e.event) for e in sim)
         end = first_local + timedelta(days=days)
         await app.advance_to(end)
         f = await figures(app.ctx.store, first_local, end, end)

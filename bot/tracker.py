@@ -1,18 +1,25 @@
 """The question lifecycle: open -> answered | escalated | snoozed | dismissed -> resolved.
 
 The tracker turns inbound facts (a post, an edit, a reaction) and the passing of time
-(the sweep) into stored state changes and domain events. Every change is written in
-the same transaction as the fact that caused it, so nothing tracked lives only in memory.
+(the sweep) into stored state changes and domain events. Its methods are synchronous
+units of work over a `Repo`: the caller runs each inside one transaction on the
+database thread (`Store.write`), so every change is stored together with the fact
+that caused it and nothing tracked lives only in memory. Whatever needs the network
+(is this user staff?) is resolved by the caller beforehand and passed in.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from bot.core.events import (
+    Inbound,
+    MessageDeleted,
+    MessageEdited,
+    MessagePosted,
     QuestionAnswered,
     QuestionBreached,
     QuestionDismissed,
@@ -22,6 +29,8 @@ from bot.core.events import (
     QuestionResolved,
     QuestionSnoozed,
     QuestionWarned,
+    ReactionAdded,
+    ReactionRemoved,
 )
 from bot.core.model import (
     Message,
@@ -34,210 +43,244 @@ from bot.core.model import (
 )
 from bot.detect import detect_question
 from bot.hours import Calendar
-from bot.storage.repos import NewQuestion, Store
+from bot.storage.repos import NewQuestion, Repo
 from config.settings import ChannelConfig, Settings
 
 log = logging.getLogger(__name__)
-
-StaffCheck = Callable[[UserRef], Awaitable[bool]]
 
 WAITING_STATES = (QuestionState.OPEN, QuestionState.SNOOZED)
 
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    """A first response candidate: who answered, when, and how."""
+    """A first-response candidate: who answered, whether they are staff, when, and how."""
 
-    user: UserRef
+    user: str
+    is_staff: bool
     at: datetime
     kind: str
 
 
 class Tracker:
-    """Applies the lifecycle rules; callers hold no state, the store holds all of it."""
+    """Applies the lifecycle rules; the store holds all state, the tracker none."""
 
-    def __init__(
-        self,
-        store: Store,
-        settings: Settings,
-        is_staff: StaffCheck,
-        calendars: dict[str, Calendar] | None = None,
-    ) -> None:
-        self.store = store
+    def __init__(self, settings: Settings, calendars: dict[str, Calendar] | None = None) -> None:
         self.settings = settings
-        self.is_staff = is_staff
         self.calendars = calendars if calendars is not None else settings.build_calendars()
         tracking = settings.tracking
         self._ack = frozenset(e.strip(":") for e in tracking.ack_reactions)
         self._resolve = frozenset(e.strip(":") for e in tracking.resolve_reactions)
 
-    # --- inbound facts -------------------------------------------------------
-
-    async def message_posted(self, message: Message) -> list[QuestionEvent]:
-        """A new message: it may open a question, answer one, or both."""
+    def watching(self, message: Message) -> ChannelConfig | None:
+        """The channel configuration when `message` is in a watched channel and human."""
         config = self.settings.channel(message.ref.platform, message.config_channel)
         if config is None:
             log.debug("ignoring message in unwatched channel %s", message.config_channel)
-            return []
-        if message.author.is_bot:
-            return []
-        async with self.store.transaction():
-            root = await self._root_of(message)
-            if not await self.store.add_message(message, root):
-                return []  # a redelivery: it was handled the first time
-            events: list[QuestionEvent] = []
-            if root is None:
-                answered, replying = await self._mentions_answer(message, config)
-                events += answered
-                # A post addressed to someone who just asked is part of their
-                # conversation, not a new request, even in an every-post channel.
-                if not replying:
-                    events += await self._maybe_open(message, config, message.posted_at)
-            else:
-                question = await self.store.question_by_ref(root)
-                if question is not None:
-                    events += await self._first_response(
-                        question, Response(message.author, message.posted_at, "reply")
-                    )
-            return events
+            return None
+        return None if message.author.is_bot else config
 
-    async def message_edited(self, message: Message, edited_at: datetime) -> list[QuestionEvent]:
-        """An edit can turn a top-level post into a question, asked at the time of the edit."""
-        config = self.settings.channel(message.ref.platform, message.config_channel)
-        if config is None or message.author.is_bot:
-            return []
-        async with self.store.transaction():
-            question = await self.store.question_by_ref(message.ref)
-            if question is not None:
-                verdict = detect_question(message.text, mode=config.mode)
-                await self.store.update_question(
-                    question.id, text=message.text, score=verdict.score, reasons=verdict.reasons
+    def cares_about(self, emoji: str) -> bool:
+        """Whether a reaction with `emoji` can change anything."""
+        emoji = emoji.strip(":")
+        return emoji in self._ack or emoji in self._resolve
+
+    def subject(self, event: Inbound) -> UserRef | Literal[False] | None:
+        """Whose staff status `apply` needs: a user, None (nobody), or False (skip the event)."""
+        match event:
+            case MessagePosted(message=m) | MessageEdited(message=m):
+                return m.author if self.watching(m) is not None else False
+            case ReactionAdded() | ReactionRemoved():
+                if event.user.is_bot or not self.cares_about(event.emoji):
+                    return False
+                return event.user
+            case MessageDeleted():
+                return None
+        return False
+
+    def apply(self, repo: Repo, event: Inbound, is_staff: bool) -> list[QuestionEvent]:
+        """Apply one inbound event; `is_staff` is the status of `subject(event)`."""
+        match event:
+            case MessagePosted(message=m):
+                return self.message_posted(repo, m, is_staff)
+            case MessageEdited(message=m, edited_at=at):
+                return self.message_edited(repo, m, at, is_staff)
+            case MessageDeleted(ref=ref, deleted_at=at):
+                return self.message_deleted(repo, ref, at)
+            case ReactionAdded() | ReactionRemoved():
+                added = isinstance(event, ReactionAdded)
+                return self.reaction(
+                    repo, event.ref, event.user, is_staff, event.emoji, event.at, added=added
                 )
-                return []
-            root = await self._root_of(message)
-            await self.store.add_message(message, root)
-            stored = await self.store.get_message(message.ref)
-            if root is not None or (stored is not None and stored.deleted):
-                return []
-            return await self._maybe_open(message, config, edited_at)
+        return []
 
-    async def message_deleted(self, ref: MessageRef, at: datetime) -> list[QuestionEvent]:
-        """A deleted question is dismissed: nobody can answer it, so it is never a breach."""
-        async with self.store.transaction():
-            await self.store.mark_message_deleted(ref)
-            question = await self.store.question_by_ref(ref)
-            if question is None or question.state == QuestionState.DISMISSED:
-                return []
-            updated = await self.store.update_question(
-                question.id, state=QuestionState.DISMISSED, due_at=None
+    # --- inbound facts -------------------------------------------------------
+
+    def message_posted(
+        self, repo: Repo, message: Message, author_is_staff: bool
+    ) -> list[QuestionEvent]:
+        """A new message: it may open a question, answer one, or both."""
+        config = self.watching(message)
+        if config is None:
+            return []
+        root = self._root_of(repo, message)
+        if not repo.add_message(message, root, author_is_staff):
+            return []  # a redelivery: it was handled the first time
+        if root is not None:
+            question = repo.question_by_ref(root)
+            if question is None:
+                return []  # its parent may still arrive; the stored reply will count then
+            response = Response(message.author.user, author_is_staff, message.posted_at, "reply")
+            return self._first_response(repo, question, response)
+        events, replying = self._mentions_answer(repo, message, config, author_is_staff)
+        # A post addressed to someone who just asked is part of their conversation,
+        # not a new request, even in an every-post channel.
+        if not replying:
+            events += self._maybe_open(repo, message, config, message.posted_at)
+        return events
+
+    def message_edited(
+        self, repo: Repo, message: Message, edited_at: datetime, author_is_staff: bool
+    ) -> list[QuestionEvent]:
+        """An edit can turn a top-level post into a question, asked at the time of the edit."""
+        config = self.watching(message)
+        if config is None:
+            return []
+        question = repo.question_by_ref(message.ref)
+        if question is not None:
+            verdict = detect_question(message.text, mode=config.mode)
+            repo.update_question(
+                question.id, text=message.text, score=verdict.score, reasons=verdict.reasons
             )
-            await self.store.log(question.id, at, "dismissed", None, "message deleted")
-            return [QuestionDismissed(updated, at)]
+            return []
+        root = self._root_of(repo, message)
+        repo.add_message(message, root, author_is_staff)
+        stored = repo.get_message(message.ref)
+        if root is not None or (stored is not None and stored.deleted):
+            return []
+        return self._maybe_open(repo, message, config, edited_at)
 
-    async def reaction(
-        self, ref: MessageRef, user: UserRef, emoji: str, at: datetime, *, added: bool
+    def message_deleted(self, repo: Repo, ref: MessageRef, at: datetime) -> list[QuestionEvent]:
+        """A deleted question is dismissed: nobody can answer it, so it is never a breach."""
+        repo.mark_message_deleted(ref)
+        question = repo.question_by_ref(ref)
+        if question is None or question.state == QuestionState.DISMISSED:
+            return []
+        updated = repo.update_question(question.id, state=QuestionState.DISMISSED, due_at=None)
+        repo.log(question.id, at, "dismissed", None, "message deleted")
+        return [QuestionDismissed(updated, at)]
+
+    def reaction(
+        self,
+        repo: Repo,
+        ref: MessageRef,
+        user: UserRef,
+        user_is_staff: bool,
+        emoji: str,
+        at: datetime,
+        *,
+        added: bool,
     ) -> list[QuestionEvent]:
         """Acknowledgement reactions by staff respond; resolve reactions resolve."""
         emoji = emoji.strip(":")
-        if user.is_bot or (emoji not in self._ack and emoji not in self._resolve):
+        if user.is_bot or not self.cares_about(emoji):
             return []
-        async with self.store.transaction():
-            question = await self.store.question_by_ref(ref)
-            on_question = question is not None
+        question = repo.question_by_ref(ref)
+        on_question = question is not None
+        if question is None:
+            # A resolve reaction on an answer in the thread resolves the question too.
+            stored = repo.get_message(ref)
+            if stored is None or stored.root is None:
+                return []
+            question = repo.question_by_ref(stored.root)
             if question is None:
-                # A resolve reaction on an answer in the thread resolves the question too.
-                stored = await self.store.get_message(ref)
-                if stored is None or stored.root is None:
-                    return []
-                question = await self.store.question_by_ref(stored.root)
-                if question is None:
-                    return []
-            if emoji in self._resolve:
-                if added:
-                    return await self._resolve_by(question, user, at)
-                return await self._unresolve(question, user, at)
-            if added and on_question and user.user != question.asker and await self.is_staff(user):
-                return await self._first_response(question, Response(user, at, "reaction"))
+                return []
+        if emoji in self._resolve:
+            if not added:
+                return self._unresolve(repo, question, user.user, at)
+            if user.user == question.asker or user_is_staff:
+                return self._resolve_by(repo, question, user.user, at)
             return []
+        if added and on_question and user_is_staff and user.user != question.asker:
+            return self._first_response(repo, question, Response(user.user, True, at, "reaction"))
+        return []
 
     # --- staff actions (commands) -----------------------------------------------
 
-    async def resolve(self, ref: MessageRef, by: UserRef, at: datetime) -> list[QuestionEvent]:
-        """Staff mark a question resolved."""
-        async with self.store.transaction():
-            question = await self.store.question_by_ref(ref)
-            return [] if question is None else await self._resolve_by(question, by, at, staff=True)
+    def resolve(
+        self, repo: Repo, ref: MessageRef, by: UserRef, at: datetime
+    ) -> list[QuestionEvent]:
+        """Staff mark a question resolved (the caller checked they are staff)."""
+        question = repo.question_by_ref(ref)
+        return [] if question is None else self._resolve_by(repo, question, by.user, at)
 
-    async def snooze(
-        self, ref: MessageRef, until: datetime, by: UserRef, at: datetime
+    def snooze(
+        self, repo: Repo, ref: MessageRef, until: datetime, by: UserRef, at: datetime
     ) -> list[QuestionEvent]:
         """Silence a waiting question's warnings until `until`."""
-        async with self.store.transaction():
-            question = await self.store.question_by_ref(ref)
-            if question is None or question.state not in WAITING_STATES:
-                return []
-            updated = await self.store.update_question(
-                question.id, state=QuestionState.SNOOZED, snoozed_until=until, due_at=until
-            )
-            await self.store.log(question.id, at, "snoozed", by.user, until.isoformat())
-            return [QuestionSnoozed(updated, at)]
+        question = repo.question_by_ref(ref)
+        if question is None or question.state not in WAITING_STATES:
+            return []
+        updated = repo.update_question(
+            question.id, state=QuestionState.SNOOZED, snoozed_until=until, due_at=until
+        )
+        repo.log(question.id, at, "snoozed", by.user, until.isoformat())
+        return [QuestionSnoozed(updated, at)]
 
     # --- time -----------------------------------------------------------------
 
-    async def sweep(self, now: datetime, limit: int = 500) -> list[QuestionEvent]:
+    def sweep(self, repo: Repo, now: datetime, limit: int = 500) -> list[QuestionEvent]:
         """Act on every question whose next deadline has come; oldest deadline first."""
         events: list[QuestionEvent] = []
         while True:
-            async with self.store.transaction():
-                due = await self.store.due(now, limit)
-                for question in due:
-                    events += await self._advance(question, now)
+            due = repo.due(now, limit)
+            for question in due:
+                events += self._advance(repo, question, now)
             if len(due) < limit:
                 return events
 
-    async def _advance(self, question: Question, now: datetime) -> list[QuestionEvent]:
+    def _advance(self, repo: Repo, question: Question, now: datetime) -> list[QuestionEvent]:
         events: list[QuestionEvent] = []
         if question.state == QuestionState.SNOOZED:
             if question.snoozed_until and question.snoozed_until > now:
-                await self.store.update_question(question.id, due_at=question.snoozed_until)
+                repo.update_question(question.id, due_at=question.snoozed_until)
                 return []
-            question = await self.store.update_question(
+            question = repo.update_question(
                 question.id, state=QuestionState.OPEN, snoozed_until=None
             )
-            await self.store.log(question.id, now, "snooze ended")
+            repo.log(question.id, now, "snooze ended")
             events.append(QuestionReopened(question, now))
         if not question.is_waiting:
-            await self.store.update_question(question.id, due_at=None)
+            repo.update_question(question.id, due_at=None)
             return events
         if now >= question.breach_at and question.stage != Stage.BREACHED:
             # After downtime both deadlines may have passed: a warning then is just noise.
-            question = await self.store.update_question(
+            question = repo.update_question(
                 question.id, stage=Stage.BREACHED, breached=1, due_at=None
             )
-            await self.store.log(question.id, now, "breached")
+            repo.log(question.id, now, "breached")
             events.append(QuestionBreached(question, now))
         elif now >= question.warn_at and question.stage == Stage.WAITING:
-            question = await self.store.update_question(
+            question = repo.update_question(
                 question.id, stage=Stage.WARNED, due_at=question.breach_at
             )
-            await self.store.log(question.id, now, "warned")
+            repo.log(question.id, now, "warned")
             events.append(QuestionWarned(question, now))
         else:
-            await self.store.update_question(question.id, due_at=_next_due(question))
+            repo.update_question(question.id, due_at=_next_due(question))
         return events
 
     # --- rules ----------------------------------------------------------------
 
-    async def _root_of(self, message: Message) -> MessageRef | None:
+    def _root_of(self, repo: Repo, message: Message) -> MessageRef | None:
         """The message a post hangs from, following Discord reply chains to their start."""
         root = message.thread_root
         if root is None and message.reply_to is not None:
-            parent = await self.store.get_message(message.reply_to)
+            parent = repo.get_message(message.reply_to)
             root = parent.root if parent is not None and parent.root else message.reply_to
         return None if root == message.ref else root
 
-    async def _maybe_open(
-        self, message: Message, config: ChannelConfig, asked_at: datetime
+    def _maybe_open(
+        self, repo: Repo, message: Message, config: ChannelConfig, asked_at: datetime
     ) -> list[QuestionEvent]:
         # Every forum post is a request, whatever the channel's mode says.
         mode = "every-post" if message.is_thread_starter else config.mode
@@ -247,9 +290,7 @@ class Tracker:
         if not verdict.is_question:
             return []
         calendar = self.calendars[config.calendar]
-        warn_at = calendar.deadline(asked_at, config.target * config.warn_at)
-        breach_at = calendar.deadline(asked_at, config.target)
-        question = await self.store.insert_question(
+        question = repo.insert_question(
             NewQuestion(
                 ref=message.ref,
                 watched_channel=message.config_channel,
@@ -261,27 +302,23 @@ class Tracker:
                 asked_at=asked_at,
                 target_seconds=int(config.target.total_seconds()),
                 calendar=config.calendar,
-                warn_at=warn_at,
-                breach_at=breach_at,
+                warn_at=calendar.deadline(asked_at, config.target * config.warn_at),
+                breach_at=calendar.deadline(asked_at, config.target),
             )
         )
         if question is None:
             return []
-        await self.store.log(
-            question.id, asked_at, "opened", message.author.user, f"score {verdict.score:.2f}"
-        )
+        repo.log(question.id, asked_at, "opened", message.author.user, f"score {verdict.score:.2f}")
         events: list[QuestionEvent] = [QuestionOpened(question, asked_at)]
         # Replies can arrive before their parent (retries, backfill); they count.
-        early = await self.store.first_reply(message.ref, asked_at, message.author.user)
+        early = repo.first_reply(message.ref, asked_at, message.author.user)
         if early is not None:
-            responder = UserRef(message.ref.platform, message.ref.space, early.author)
-            events += await self._first_response(
-                question, Response(responder, early.posted_at, "reply")
-            )
+            response = Response(early.author, early.author_staff, early.posted_at, "reply")
+            events += self._first_response(repo, question, response)
         return events
 
-    async def _mentions_answer(
-        self, message: Message, config: ChannelConfig
+    def _mentions_answer(
+        self, repo: Repo, message: Message, config: ChannelConfig, author_is_staff: bool
     ) -> tuple[list[QuestionEvent], bool]:
         """An in-channel message mentioning a recent asker counts as a response to them.
 
@@ -291,10 +328,11 @@ class Tracker:
         window = config.mention_window or self.settings.tracking.mention_window
         events: list[QuestionEvent] = []
         replying = False
+        response = Response(message.author.user, author_is_staff, message.posted_at, "mention")
         for mentioned in dict.fromkeys(message.mentions):
             if mentioned == message.author.user:
                 continue
-            recent = await self.store.asked_by(
+            recent = repo.asked_by(
                 message.ref.platform,
                 message.ref.space,
                 message.config_channel,
@@ -304,31 +342,28 @@ class Tracker:
             )
             replying = replying or bool(recent)
             for question in recent:
-                events += await self._first_response(
-                    question, Response(message.author, message.posted_at, "mention")
-                )
+                events += self._first_response(repo, question, response)
         return events, replying
 
-    async def _first_response(self, question: Question, response: Response) -> list[QuestionEvent]:
+    def _first_response(
+        self, repo: Repo, question: Question, response: Response
+    ) -> list[QuestionEvent]:
         if (
             question.first_response_at is not None
-            or response.user.user == question.asker
-            or response.user.is_bot
+            or response.user == question.asker
             or question.state == QuestionState.DISMISSED
         ):
             return []
-        role = (
-            ResponderRole.STAFF if await self.is_staff(response.user) else ResponderRole.COMMUNITY
-        )
+        role = ResponderRole.STAFF if response.is_staff else ResponderRole.COMMUNITY
         at = max(response.at, question.asked_at)
         calendar = self.calendars.get(question.calendar) or Calendar.always()
         business = calendar.business_elapsed(question.asked_at, at)
         state = QuestionState.ANSWERED if question.state in WAITING_STATES else question.state
-        updated = await self.store.update_question(
+        updated = repo.update_question(
             question.id,
             state=state,
             first_response_at=at,
-            first_responder=response.user.user,
+            first_responder=response.user,
             responder_role=role.value,
             response_kind=response.kind,
             ttfr_seconds=(at - question.asked_at).total_seconds(),
@@ -338,44 +373,38 @@ class Tracker:
             due_at=None,
             snoozed_until=None,
         )
-        await self.store.log(
-            question.id, at, "answered", response.user.user, f"{role.value} {response.kind}"
-        )
+        repo.log(question.id, at, "answered", response.user, f"{role.value} {response.kind}")
         return [QuestionAnswered(updated, at)]
 
-    async def _resolve_by(
-        self, question: Question, user: UserRef, at: datetime, *, staff: bool = False
+    def _resolve_by(
+        self, repo: Repo, question: Question, user: str, at: datetime
     ) -> list[QuestionEvent]:
         if question.state in (QuestionState.RESOLVED, QuestionState.DISMISSED):
             return []
-        if not staff and user.user != question.asker and not await self.is_staff(user):
-            return []
         unanswered_too_long = question.first_response_at is None and at > question.breach_at
-        updated = await self.store.update_question(
+        updated = repo.update_question(
             question.id,
             state=QuestionState.RESOLVED,
             resolved_at=at,
-            resolved_by=user.user,
+            resolved_by=user,
             breached=int(question.breached or unanswered_too_long),
             due_at=None,
         )
-        await self.store.log(question.id, at, "resolved", user.user)
+        repo.log(question.id, at, "resolved", user)
         return [QuestionResolved(updated, at)]
 
-    async def _unresolve(
-        self, question: Question, user: UserRef, at: datetime
+    def _unresolve(
+        self, repo: Repo, question: Question, user: str, at: datetime
     ) -> list[QuestionEvent]:
         """Taking back the resolving reaction reopens the question where it was."""
-        if question.state != QuestionState.RESOLVED:
-            return []
-        if question.resolved_by != user.user:
+        if question.state != QuestionState.RESOLVED or question.resolved_by != user:
             return []
         state = QuestionState.ANSWERED if question.first_response_at else QuestionState.OPEN
-        reopened = await self.store.update_question(
+        reopened = repo.update_question(
             question.id, state=state, resolved_at=None, resolved_by=None
         )
-        reopened = await self.store.update_question(question.id, due_at=_next_due(reopened))
-        await self.store.log(question.id, at, "reopened", user.user)
+        reopened = repo.update_question(question.id, due_at=_next_due(reopened))
+        repo.log(question.id, at, "reopened", user)
         return [QuestionReopened(reopened, at)]
 
 

@@ -111,7 +111,7 @@ def setup(router: Router[Context]) -> None:
             raise UsageError("Give the link of the question's message.")
         await _staff_only(ctx, event, "resolve questions")
         ref = _message(ctx, words[0])
-        done = await ctx.tracker.resolve(ref, event.user, event.at)
+        done = await ctx.store.write(ctx.tracker.resolve, ref, event.user, event.at)
         await ctx.emit(done)
         if not done:
             question = await ctx.store.question_by_ref(ref)
@@ -137,7 +137,7 @@ def setup(router: Router[Context]) -> None:
         if not timedelta(minutes=1) <= duration <= timedelta(days=30):
             raise UsageError("Snooze for between 1m and 30d.")
         until = event.at + duration
-        done = await ctx.tracker.snooze(ref, until, event.user, event.at)
+        done = await ctx.store.write(ctx.tracker.snooze, ref, until, event.user, event.at)
         await ctx.emit(done)
         if not done:
             question = await ctx.store.question_by_ref(ref)

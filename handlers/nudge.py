@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from datetime import datetime
 
 from bot.context import Context
 from bot.core.events import QuestionBreached, SweepFinished
 from bot.core.model import ChannelRef, Post, Question, Reply
 from bot.core.platform import PlatformError
 from bot.core.router import Router
+from bot.storage.repos import Repo
 from handlers._format import waiting_items
 
 log = logging.getLogger(__name__)
@@ -55,7 +57,10 @@ async def _send(
     except (PlatformError, LookupError) as exc:
         log.warning("nudge to %s failed (%s); %d questions", channel, exc, len(questions))
         return
-    async with ctx.store.transaction():
-        for question in questions:
-            await ctx.store.update_question(question.id, nudges=question.nudges + 1)
-            await ctx.store.log(question.id, event.at, "nudged", None, channel.channel)
+    await ctx.store.write(_record_nudges, questions, event.at, channel.channel)
+
+
+def _record_nudges(repo: Repo, questions: list[Question], at: datetime, channel: str) -> None:
+    for question in questions:
+        repo.update_question(question.id, nudges=question.nudges + 1)
+        repo.log(question.id, at, "nudged", None, channel)

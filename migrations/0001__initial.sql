@@ -9,6 +9,7 @@ CREATE TABLE messages (
     message_id      TEXT NOT NULL,
     watched_channel TEXT NOT NULL,
     author          TEXT NOT NULL,
+    author_staff    INTEGER NOT NULL DEFAULT 0,
     posted_at       REAL NOT NULL,
     root_channel    TEXT,
     root_id         TEXT,

@@ -1,18 +1,20 @@
-"""Every SQL statement Frontline runs, behind one `Store` with typed methods.
+"""Every SQL statement Frontline runs: a synchronous `Repo` and the async `Store` around it.
 
-One writer connection; `transaction()` serialises writers with a lock so that the
-read-then-write steps of the tracker never interleave between concurrent events.
+The tracker's rules run as one synchronous unit of work per event (or per batch of
+replayed events) on aiosqlite's own thread, inside one transaction: one hop between
+the event loop and the database per unit instead of one per statement, which is what
+makes replaying a million messages a matter of seconds. aiosqlite's single worker
+thread runs units one after another, so they never interleave.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import aiosqlite
 
@@ -49,6 +51,7 @@ class StoredMessage:
     ref: MessageRef
     watched_channel: str
     author: str
+    author_staff: bool
     posted_at: datetime
     root: MessageRef | None
     deleted: bool
@@ -98,7 +101,7 @@ _UPDATABLE = frozenset(
 MAX_QUESTION_TEXT = 4000
 
 
-def _row_to_question(row: aiosqlite.Row) -> Question:
+def _row_to_question(row: sqlite3.Row) -> Question:
     role = row["responder_role"]
     return Question(
         id=row["id"],
@@ -131,67 +134,33 @@ def _row_to_question(row: aiosqlite.Row) -> Question:
     )
 
 
-class Store:
-    """The repository: typed reads and writes over one SQLite connection."""
+P = ParamSpec("P")
+T = TypeVar("T")
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+
+class Repo:
+    """Typed SQL over one sqlite3 connection; used only on the database thread."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self._lock = asyncio.Lock()
 
-    @classmethod
-    async def open(cls, database: str) -> Store:
-        """Connect, apply pending migrations and return a ready store."""
-        conn = await connect(database)
-        try:
-            await migrate(conn)
-        except BaseException:
-            await conn.close()
-            raise
-        return cls(conn)
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, params).fetchall()
 
-    async def close(self) -> None:
-        """Close the connection (waits for the current transaction)."""
-        async with self._lock:
-            await self.conn.close()
-
-    async def __aenter__(self) -> Store:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[None]:
-        """One atomic unit of work; concurrent callers wait their turn."""
-        async with self._lock:
-            await self._all("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                await self._all("ROLLBACK")
-                raise
-            await self._all("COMMIT")
-
-    # Each statement is one hop to aiosqlite's thread (execute_fetchall), and writes
-    # that need to know what they did say so with RETURNING: hops dominate the cost.
-
-    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        return list(await self.conn.execute_fetchall(sql, params))
-
-    async def _one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        rows = await self._all(sql, params)
-        return rows[0] if rows else None
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self.conn.execute(sql, params).fetchone()
+        return row
 
     # --- messages -------------------------------------------------------------
 
-    async def add_message(self, message: Message, root: MessageRef | None) -> bool:
+    def add_message(self, message: Message, root: MessageRef | None, author_staff: bool) -> bool:
         """Remember a message; False when it was already known (nothing changes then)."""
         ref = message.ref
         return (
-            await self._one(
+            self._one(
                 "INSERT OR IGNORE INTO messages (platform, space, channel, message_id, "
-                "watched_channel, author, posted_at, root_channel, root_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING 1",
+                "watched_channel, author, author_staff, posted_at, root_channel, root_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING 1",
                 (
                     ref.platform,
                     ref.space,
@@ -199,6 +168,7 @@ class Store:
                     ref.message,
                     message.config_channel,
                     message.author.user,
+                    int(author_staff),
                     message.posted_at.timestamp(),
                     root.channel if root else None,
                     root.message if root else None,
@@ -207,9 +177,9 @@ class Store:
             is not None
         )
 
-    async def get_message(self, ref: MessageRef) -> StoredMessage | None:
+    def get_message(self, ref: MessageRef) -> StoredMessage | None:
         """A message we saw, or None."""
-        row = await self._one(
+        row = self._one(
             "SELECT * FROM messages WHERE platform = ? AND space = ? AND channel = ? "
             "AND message_id = ?",
             (ref.platform, ref.space, ref.channel, ref.message),
@@ -225,24 +195,25 @@ class Store:
             ref,
             row["watched_channel"],
             row["author"],
+            bool(row["author_staff"]),
             _must(row["posted_at"]),
             root,
             bool(row["deleted"]),
         )
 
-    async def mark_message_deleted(self, ref: MessageRef) -> None:
+    def mark_message_deleted(self, ref: MessageRef) -> None:
         """Flag a message as deleted (kept, so a redelivered post cannot revive it)."""
-        await self._all(
+        self._all(
             "UPDATE messages SET deleted = 1 WHERE platform = ? AND space = ? AND channel = ? "
             "AND message_id = ?",
             (ref.platform, ref.space, ref.channel, ref.message),
         )
 
-    async def first_reply(
+    def first_reply(
         self, root: MessageRef, since: datetime, exclude_author: str
     ) -> StoredMessage | None:
         """The earliest surviving reply under `root` by someone other than `exclude_author`."""
-        row = await self._one(
+        row = self._one(
             "SELECT * FROM messages WHERE platform = ? AND space = ? AND root_channel = ? "
             "AND root_id = ? AND author <> ? AND posted_at >= ? AND deleted = 0 "
             "ORDER BY posted_at LIMIT 1",
@@ -259,24 +230,29 @@ class Store:
             return None
         ref = MessageRef(root.platform, root.space, row["channel"], row["message_id"])
         return StoredMessage(
-            ref, row["watched_channel"], row["author"], _must(row["posted_at"]), root, False
+            ref,
+            row["watched_channel"],
+            row["author"],
+            bool(row["author_staff"]),
+            _must(row["posted_at"]),
+            root,
+            False,
         )
 
-    async def last_seen(self, platform: str, space: str, channel: str) -> datetime | None:
+    def last_seen(self, platform: str, space: str, channel: str) -> datetime | None:
         """When the newest stored message of a channel (or thread) was posted: backfill start."""
-        row = await self._one(
-            "SELECT MAX(posted_at) FROM messages WHERE platform = ? AND space = ? "
-            "AND channel = ?",
+        row = self._one(
+            "SELECT MAX(posted_at) FROM messages WHERE platform = ? AND space = ? AND channel = ?",
             (platform, space, channel),
         )
         return from_ts(row[0]) if row else None
 
     # --- questions ------------------------------------------------------------
 
-    async def insert_question(self, new: NewQuestion) -> Question | None:
+    def insert_question(self, new: NewQuestion) -> Question | None:
         """Start tracking a question; None if that message is already tracked."""
         ref = new.ref
-        row = await self._one(
+        row = self._one(
             "INSERT OR IGNORE INTO questions (platform, space, channel, message_id, "
             "watched_channel, asker, asker_name, text, score, reasons, asked_at, state, "
             "target_seconds, calendar, warn_at, breach_at, due_at) "
@@ -302,21 +278,21 @@ class Store:
         )
         return _row_to_question(row) if row else None
 
-    async def question_by_ref(self, ref: MessageRef) -> Question | None:
+    def question_by_ref(self, ref: MessageRef) -> Question | None:
         """The question asked by message `ref`, if tracked."""
-        row = await self._one(
+        row = self._one(
             "SELECT * FROM questions WHERE platform = ? AND space = ? AND channel = ? "
             "AND message_id = ?",
             (ref.platform, ref.space, ref.channel, ref.message),
         )
         return _row_to_question(row) if row else None
 
-    async def question(self, question_id: int) -> Question | None:
+    def question(self, question_id: int) -> Question | None:
         """A question by its id."""
-        row = await self._one("SELECT * FROM questions WHERE id = ?", (question_id,))
+        row = self._one("SELECT * FROM questions WHERE id = ?", (question_id,))
         return _row_to_question(row) if row else None
 
-    async def update_question(self, question_id: int, **fields: object) -> Question:
+    def update_question(self, question_id: int, **fields: object) -> Question:
         """Change some columns of a question and return its new version."""
         unknown = set(fields) - _UPDATABLE
         if unknown:
@@ -331,14 +307,14 @@ class Store:
         ]
         # Column names come from the whitelist above, never from input.
         assignments = ", ".join(f"{name} = ?" for name in fields)
-        row = await self._one(
+        row = self._one(
             f"UPDATE questions SET {assignments} WHERE id = ? RETURNING *", (*values, question_id)
         )
         if row is None:
             raise LookupError(f"question {question_id} vanished")
         return _row_to_question(row)
 
-    async def asked_by(
+    def asked_by(
         self,
         platform: str,
         space: str,
@@ -348,28 +324,28 @@ class Store:
         until: datetime,
     ) -> list[Question]:
         """Questions `asker` asked in a channel within a time window, oldest first."""
-        rows = await self._all(
+        rows = self._all(
             "SELECT * FROM questions WHERE platform = ? AND space = ? AND watched_channel = ? "
             "AND asker = ? AND asked_at >= ? AND asked_at <= ? ORDER BY asked_at",
             (platform, space, watched_channel, asker, since.timestamp(), until.timestamp()),
         )
         return [_row_to_question(r) for r in rows]
 
-    async def due(self, now: datetime, limit: int) -> list[Question]:
+    def due(self, now: datetime, limit: int) -> list[Question]:
         """Questions whose next deadline has come, oldest deadline first."""
-        rows = await self._all(
+        rows = self._all(
             "SELECT * FROM questions WHERE due_at IS NOT NULL AND due_at <= ? "
             "ORDER BY due_at LIMIT ?",
             (now.timestamp(), limit),
         )
         return [_row_to_question(r) for r in rows]
 
-    async def next_due_at(self) -> datetime | None:
+    def next_due_at(self) -> datetime | None:
         """When the sweep next has something to do."""
-        row = await self._one("SELECT MIN(due_at) FROM questions WHERE due_at IS NOT NULL")
+        row = self._one("SELECT MIN(due_at) FROM questions WHERE due_at IS NOT NULL")
         return from_ts(row[0]) if row else None
 
-    async def log(
+    def log(
         self,
         question_id: int,
         at: datetime,
@@ -378,22 +354,22 @@ class Store:
         detail: str | None = None,
     ) -> None:
         """Append to a question's history."""
-        await self._all(
+        self._all(
             "INSERT INTO question_log (question_id, at, kind, actor, detail) "
             "VALUES (?, ?, ?, ?, ?)",
             (question_id, at.timestamp(), kind, actor, detail),
         )
 
-    async def history(self, question_id: int) -> list[tuple[datetime, str, str | None, str | None]]:
+    def history(self, question_id: int) -> list[tuple[datetime, str, str | None, str | None]]:
         """A question's history, oldest first."""
-        rows = await self._all(
+        rows = self._all(
             "SELECT at, kind, actor, detail FROM question_log WHERE question_id = ? "
             "ORDER BY at, rowid",
             (question_id,),
         )
         return [(_must(r[0]), r[1], r[2], r[3]) for r in rows]
 
-    async def asked_between(
+    def asked_between(
         self, start: datetime, end: datetime, channels: Iterable[str] | None = None
     ) -> list[Question]:
         """Questions asked in [start, end), dismissed ones left out, oldest first."""
@@ -405,10 +381,10 @@ class Store:
         if wanted:
             sql += f" AND watched_channel IN ({', '.join('?' * len(wanted))})"
             params += wanted
-        rows = await self._all(sql + " ORDER BY asked_at", params)
+        rows = self._all(sql + " ORDER BY asked_at", params)
         return [_row_to_question(r) for r in rows]
 
-    async def waiting(self, limit: int, channel: str | None = None) -> list[Question]:
+    def waiting(self, limit: int, channel: str | None = None) -> list[Question]:
         """Questions still without any response, longest waiting first."""
         sql = (
             "SELECT * FROM questions WHERE first_response_at IS NULL "
@@ -418,10 +394,10 @@ class Store:
         if channel:
             sql += " AND watched_channel = ?"
             params.append(channel)
-        rows = await self._all(sql + " ORDER BY asked_at LIMIT ?", [*params, limit])
+        rows = self._all(sql + " ORDER BY asked_at LIMIT ?", [*params, limit])
         return [_row_to_question(r) for r in rows]
 
-    async def count_waiting(self, channel: str | None = None) -> int:
+    def count_waiting(self, channel: str | None = None) -> int:
         """How many questions still wait for a response."""
         sql = (
             "SELECT COUNT(*) FROM questions WHERE first_response_at IS NULL "
@@ -431,5 +407,99 @@ class Store:
         if channel:
             sql += " AND watched_channel = ?"
             params.append(channel)
-        row = await self._one(sql, params)
+        row = self._one(sql, params)
         return int(row[0]) if row else 0
+
+
+class Store:
+    """The async face of the database: units of work and reads run on aiosqlite's thread."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    @classmethod
+    async def open(cls, database: str) -> Store:
+        """Connect, apply pending migrations and return a ready store."""
+        conn = await connect(database)
+        try:
+            await migrate(conn)
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(conn)
+
+    async def close(self) -> None:
+        """Close the connection after the units already queued."""
+        await self.conn.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _on_thread(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        # aiosqlite has no public "run this on your thread"; _execute is what each of
+        # its public methods uses (unchanged since 0.11, version pinned in pyproject).
+        conn = self.conn
+        run = cast("Callable[[Callable[[], T]], Awaitable[T]]", conn._execute)
+        return await run(lambda: fn(conn._conn))
+
+    async def write(
+        self, fn: Callable[Concatenate[Repo, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run `fn(repo, ...)` as one transaction: all of it is stored, or none of it."""
+
+        def unit(raw: sqlite3.Connection) -> T:
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(Repo(raw), *args, **kwargs)
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+            raw.execute("COMMIT")
+            return result
+
+        return await self._on_thread(unit)
+
+    async def read(
+        self, fn: Callable[Concatenate[Repo, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run the read-only `fn(repo, ...)` on the database thread."""
+        return await self._on_thread(lambda raw: fn(Repo(raw), *args, **kwargs))
+
+    # Reads that handlers and adapters use often.
+
+    async def question_by_ref(self, ref: MessageRef) -> Question | None:
+        """The question asked by message `ref`, if tracked."""
+        return await self.read(Repo.question_by_ref, ref)
+
+    async def get_message(self, ref: MessageRef) -> StoredMessage | None:
+        """A message we saw, or None."""
+        return await self.read(Repo.get_message, ref)
+
+    async def last_seen(self, platform: str, space: str, channel: str) -> datetime | None:
+        """When the newest stored message of a channel was posted: where backfill starts."""
+        return await self.read(Repo.last_seen, platform, space, channel)
+
+    async def waiting(self, limit: int, channel: str | None = None) -> list[Question]:
+        """Questions still without any response, longest waiting first."""
+        return await self.read(Repo.waiting, limit, channel)
+
+    async def count_waiting(self, channel: str | None = None) -> int:
+        """How many questions still wait for a response."""
+        return await self.read(Repo.count_waiting, channel)
+
+    async def asked_between(
+        self, start: datetime, end: datetime, channels: Iterable[str] | None = None
+    ) -> list[Question]:
+        """Questions asked in [start, end), dismissed ones left out."""
+        return await self.read(Repo.asked_between, start, end, channels)
+
+    async def next_due_at(self) -> datetime | None:
+        """When the sweep next has something to do."""
+        return await self.read(Repo.next_due_at)
+
+    async def history(self, question_id: int) -> list[tuple[datetime, str, str | None, str | None]]:
+        """A question's history, oldest first."""
+        return await self.read(Repo.history, question_id)

@@ -122,3 +122,36 @@ async def test_virtual_sweep_follows_the_live_tick_grid(tmp_path: Path) -> None:
         await app.advance_to(start + timedelta(hours=2))
     nudge = platform.sent("post")[0]
     assert nudge.at == datetime(2026, 11, 24, 10, 0, 30, tzinfo=UTC)
+
+
+async def _play_community(tmp_path: Path, name: str, batch: int) -> tuple[list[tuple], int]:
+    from bot.simulate import Community
+    from config.settings import demo_config
+
+    settings = load_settings(data=demo_config())
+    events = Community(seed=11, days=4).events()
+    clock = VirtualClock(events[0].at)
+    platform = LocalPlatform(clock, staff=frozenset(settings.staff.local_users), space="demo")
+    async with Frontline.open(
+        settings, clock, {"local": platform}, database=str(tmp_path / name)
+    ) as app:
+        await app.play(((e.at, e.event) for e in events), batch=batch)
+        await app.advance_to(events[-1].at + timedelta(days=2))
+        rows = await app.ctx.store.read(
+            lambda repo: [
+                tuple(r)
+                for r in repo.conn.execute(
+                    "SELECT message_id, state, stage, breached, first_responder, responder_role, "
+                    "ttfr_seconds, ttfr_business_seconds, nudges FROM questions ORDER BY id"
+                )
+            ]
+        )
+    return rows, len(platform.sent("post"))
+
+
+async def test_batched_replay_decides_exactly_like_event_by_event(tmp_path: Path) -> None:
+    """Replaying in batches gives the same questions, responses, breaches and nudges."""
+    one_by_one = await _play_community(tmp_path, "single.db", batch=1)
+    batched = await _play_community(tmp_path, "batched.db", batch=250)
+    assert one_by_one == batched
+    assert len(one_by_one[0]) > 40 and one_by_one[1] > 0
