@@ -67,13 +67,17 @@ class Tracker:
     def __init__(self, settings: Settings, calendars: dict[str, Calendar] | None = None) -> None:
         self.settings = settings
         self.calendars = calendars if calendars is not None else settings.build_calendars()
+        # Looked up for every message: a plain dict, not the settings model.
+        self._channels: dict[tuple[str, str], ChannelConfig] = {
+            (c.platform, c.id): c for c in settings.channels
+        }
         tracking = settings.tracking
         self._ack = frozenset(e.strip(":") for e in tracking.ack_reactions)
         self._resolve = frozenset(e.strip(":") for e in tracking.resolve_reactions)
 
     def watching(self, message: Message) -> ChannelConfig | None:
         """The channel configuration when `message` is in a watched channel and human."""
-        config = self.settings.channel(message.ref.platform, message.config_channel)
+        config = self._channels.get((message.ref.platform, message.config_channel))
         if config is None:
             log.debug("ignoring message in unwatched channel %s", message.config_channel)
             return None

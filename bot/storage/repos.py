@@ -9,7 +9,6 @@ thread runs units one after another, so they never interleave.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -101,37 +100,87 @@ _UPDATABLE = frozenset(
 MAX_QUESTION_TEXT = 4000
 
 
+# Questions are read with an explicit column list so a later migration that adds a
+# column cannot silently shift what the positional unpacking below reads.
+QUESTION_COLUMNS = (
+    "id, platform, space, channel, message_id, watched_channel, asker, asker_name, text, "
+    "score, reasons, asked_at, state, stage, breached, target_seconds, calendar, warn_at, "
+    "breach_at, due_at, first_response_at, first_responder, responder_role, response_kind, "
+    "ttfr_seconds, ttfr_business_seconds, resolved_at, resolved_by, snoozed_until, nudges"
+)
+_STATES = {s.value: s for s in QuestionState}
+_STAGES = {s.value: s for s in Stage}
+_ROLES = {r.value: r for r in ResponderRole}
+
+
 def _row_to_question(row: sqlite3.Row) -> Question:
-    role = row["responder_role"]
+    # Positional unpacking and dict lookups: this runs for every question touched.
+    (
+        qid,
+        platform,
+        space,
+        channel,
+        message_id,
+        watched_channel,
+        asker,
+        asker_name,
+        text,
+        score,
+        reasons,
+        asked_at,
+        state,
+        stage,
+        breached,
+        target_seconds,
+        calendar,
+        warn_at,
+        breach_at,
+        due_at,
+        first_response_at,
+        first_responder,
+        responder_role,
+        response_kind,
+        ttfr_seconds,
+        ttfr_business_seconds,
+        resolved_at,
+        resolved_by,
+        snoozed_until,
+        nudges,
+    ) = row
     return Question(
-        id=row["id"],
-        ref=MessageRef(row["platform"], row["space"], row["channel"], row["message_id"]),
-        watched_channel=row["watched_channel"],
-        asker=row["asker"],
-        asker_name=row["asker_name"],
-        text=row["text"],
-        score=row["score"],
-        reasons=tuple(json.loads(row["reasons"])),
-        asked_at=_must(row["asked_at"]),
-        state=QuestionState(row["state"]),
-        stage=Stage(row["stage"]),
-        breached=bool(row["breached"]),
-        target_seconds=row["target_seconds"],
-        calendar=row["calendar"],
-        warn_at=_must(row["warn_at"]),
-        breach_at=_must(row["breach_at"]),
-        due_at=from_ts(row["due_at"]),
-        first_response_at=from_ts(row["first_response_at"]),
-        first_responder=row["first_responder"],
-        responder_role=ResponderRole(role) if role else None,
-        response_kind=row["response_kind"],
-        ttfr_seconds=row["ttfr_seconds"],
-        ttfr_business_seconds=row["ttfr_business_seconds"],
-        resolved_at=from_ts(row["resolved_at"]),
-        resolved_by=row["resolved_by"],
-        snoozed_until=from_ts(row["snoozed_until"]),
-        nudges=row["nudges"],
+        id=qid,
+        ref=MessageRef(platform, space, channel, message_id),
+        watched_channel=watched_channel,
+        asker=asker,
+        asker_name=asker_name,
+        text=text,
+        score=score,
+        reasons=tuple(reasons.split("\n")) if reasons else (),
+        asked_at=_must(asked_at),
+        state=_STATES[state],
+        stage=_STAGES[stage],
+        breached=bool(breached),
+        target_seconds=target_seconds,
+        calendar=calendar,
+        warn_at=_must(warn_at),
+        breach_at=_must(breach_at),
+        due_at=from_ts(due_at),
+        first_response_at=from_ts(first_response_at),
+        first_responder=first_responder,
+        responder_role=_ROLES[responder_role] if responder_role else None,
+        response_kind=response_kind,
+        ttfr_seconds=ttfr_seconds,
+        ttfr_business_seconds=ttfr_business_seconds,
+        resolved_at=from_ts(resolved_at),
+        resolved_by=resolved_by,
+        snoozed_until=from_ts(snoozed_until),
+        nudges=nudges,
     )
+
+
+def _reasons(reasons: tuple[str, ...]) -> str:
+    """Reasons are short phrases without line breaks: one per line is enough."""
+    return "\n".join(r.replace("\n", " ") for r in reasons)
 
 
 P = ParamSpec("P")
@@ -256,7 +305,8 @@ class Repo:
             "INSERT OR IGNORE INTO questions (platform, space, channel, message_id, "
             "watched_channel, asker, asker_name, text, score, reasons, asked_at, state, "
             "target_seconds, calendar, warn_at, breach_at, due_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?) RETURNING *",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?) RETURNING "
+            + QUESTION_COLUMNS,
             (
                 ref.platform,
                 ref.space,
@@ -267,7 +317,7 @@ class Repo:
                 new.asker_name,
                 new.text[:MAX_QUESTION_TEXT],
                 new.score,
-                json.dumps(list(new.reasons)),
+                _reasons(new.reasons),
                 new.asked_at.timestamp(),
                 new.target_seconds,
                 new.calendar,
@@ -281,15 +331,15 @@ class Repo:
     def question_by_ref(self, ref: MessageRef) -> Question | None:
         """The question asked by message `ref`, if tracked."""
         row = self._one(
-            "SELECT * FROM questions WHERE platform = ? AND space = ? AND channel = ? "
-            "AND message_id = ?",
+            f"SELECT {QUESTION_COLUMNS} FROM questions "
+            "WHERE platform = ? AND space = ? AND channel = ? AND message_id = ?",
             (ref.platform, ref.space, ref.channel, ref.message),
         )
         return _row_to_question(row) if row else None
 
     def question(self, question_id: int) -> Question | None:
         """A question by its id."""
-        row = self._one("SELECT * FROM questions WHERE id = ?", (question_id,))
+        row = self._one(f"SELECT {QUESTION_COLUMNS} FROM questions WHERE id = ?", (question_id,))
         return _row_to_question(row) if row else None
 
     def update_question(self, question_id: int, **fields: object) -> Question:
@@ -298,17 +348,14 @@ class Repo:
         if unknown:
             raise ValueError(f"not updatable: {sorted(unknown)}")
         values = [
-            v.timestamp()
-            if isinstance(v, datetime)
-            else json.dumps(list(v))
-            if isinstance(v, tuple)
-            else v
+            v.timestamp() if isinstance(v, datetime) else _reasons(v) if isinstance(v, tuple) else v
             for v in fields.values()
         ]
         # Column names come from the whitelist above, never from input.
         assignments = ", ".join(f"{name} = ?" for name in fields)
         row = self._one(
-            f"UPDATE questions SET {assignments} WHERE id = ? RETURNING *", (*values, question_id)
+            f"UPDATE questions SET {assignments} WHERE id = ? RETURNING " + QUESTION_COLUMNS,
+            (*values, question_id),
         )
         if row is None:
             raise LookupError(f"question {question_id} vanished")
@@ -325,7 +372,8 @@ class Repo:
     ) -> list[Question]:
         """Questions `asker` asked in a channel within a time window, oldest first."""
         rows = self._all(
-            "SELECT * FROM questions WHERE platform = ? AND space = ? AND watched_channel = ? "
+            f"SELECT {QUESTION_COLUMNS} FROM questions "
+            "WHERE platform = ? AND space = ? AND watched_channel = ? "
             "AND asker = ? AND asked_at >= ? AND asked_at <= ? ORDER BY asked_at",
             (platform, space, watched_channel, asker, since.timestamp(), until.timestamp()),
         )
@@ -334,7 +382,7 @@ class Repo:
     def due(self, now: datetime, limit: int) -> list[Question]:
         """Questions whose next deadline has come, oldest deadline first."""
         rows = self._all(
-            "SELECT * FROM questions WHERE due_at IS NOT NULL AND due_at <= ? "
+            f"SELECT {QUESTION_COLUMNS} FROM questions WHERE due_at IS NOT NULL AND due_at <= ? "
             "ORDER BY due_at LIMIT ?",
             (now.timestamp(), limit),
         )
@@ -374,7 +422,8 @@ class Repo:
     ) -> list[Question]:
         """Questions asked in [start, end), dismissed ones left out, oldest first."""
         sql = (
-            "SELECT * FROM questions WHERE asked_at >= ? AND asked_at < ? AND state <> 'dismissed'"
+            f"SELECT {QUESTION_COLUMNS} FROM questions "
+            "WHERE asked_at >= ? AND asked_at < ? AND state <> 'dismissed'"
         )
         params: list[Any] = [start.timestamp(), end.timestamp()]
         wanted = list(channels or ())
@@ -387,7 +436,7 @@ class Repo:
     def waiting(self, limit: int, channel: str | None = None) -> list[Question]:
         """Questions still without any response, longest waiting first."""
         sql = (
-            "SELECT * FROM questions WHERE first_response_at IS NULL "
+            f"SELECT {QUESTION_COLUMNS} FROM questions WHERE first_response_at IS NULL "
             "AND state IN ('open', 'snoozed')"
         )
         params: list[Any] = []
