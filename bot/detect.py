@@ -49,7 +49,7 @@ class Detection:
     Attributes:
         is_question: Whether the message should be tracked as an open question.
         score: Confidence in ``[0.0, 1.0]``. In ``"questions"`` mode
-            ``is_question == (score >= threshold)``.
+            ``is_question == (score >= threshold)``, bot posts excepted.
         reasons: Short human-readable signals that moved the score, positive
             ones (``"ends with '?'"``) and negative ones (``"pleasantry"``).
 
@@ -265,7 +265,7 @@ def _find_error(text: str) -> str | None:
 # A bytes table is several times faster than ``str.translate`` with a dict, and it
 # is safe on UTF-8 because multi-byte sequences never contain ASCII bytes.
 _BOUNDARY: Final = "|"
-# A comma ends a clause: a later interrogative ("If so, what is ...") still counts.
+# A comma ends a clause: a later interrogative ("Thanks, how do I ...") still counts.
 _COMMA: Final = ","
 # Stand-ins left in the prose where markup was removed; they are not words.
 _LINK: Final = "zzlinkzz"
@@ -691,7 +691,7 @@ def _opener_at(tokens: list[str], i: int) -> tuple[str, bool] | None:
             return None
         third = tokens[i + 2] if i + 2 < n else ""
         if tok in _WH_DETERMINERS and nxt not in _SUBJECTS and third in _AUXILIARIES:
-            return f"{tok} {nxt} {third}", True  # "which file do", "how often does"
+            return f"{tok} {nxt} {third}", True  # "which file do", "how long does"
         return tok, False
     if tok in _AUXILIARIES:
         if nxt in _SUBJECTS and not (tok in _HAVE and nxt in _DETERMINERS):
@@ -705,8 +705,8 @@ def _opener_at(tokens: list[str], i: int) -> tuple[str, bool] | None:
 def _find_opener(tokens: list[str]) -> tuple[str, bool] | None:
     """Find the first question opener of the message or of a sentence, after filler.
 
-    After a comma only a strong (interrogative) opener counts, as in "If so, what
-    is ...". Returns the opener's words and whether it is strong.
+    After a comma only a strong (interrogative) opener counts, as in "Thanks, how
+    do I ...". Returns the opener's words and whether it is strong.
     """
     n = len(tokens)
     i = 0
@@ -909,19 +909,20 @@ def detect_question(
             ``"every-post"`` (for support channels) accepts every post that is not
             empty, link-only, emoji-only or a pure pleasantry, and ignores
             ``threshold``; accepted posts score at least 0.8.
-        from_bot: Posts by bots are never questions (score 0.0, reason "bot post").
+        from_bot: Posts by bots are never questions (score 0.0, reason "bot post"),
+            whatever the threshold.
         threshold: Score at or above which a message counts as a question in
-            ``"questions"`` mode; must be in ``(0, 1]``.
+            ``"questions"`` mode; must be in ``[0, 1]``.
 
     Returns:
         The verdict, its score in ``[0, 1]`` and the reasons behind it.
 
     Raises:
-        ValueError: If ``threshold`` is outside ``(0, 1]``.
+        ValueError: If ``threshold`` is outside ``[0, 1]`` (or NaN).
 
     """
-    if not 0.0 < threshold <= 1.0:
-        raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be in [0, 1], got {threshold!r}")
     if from_bot:
         return Detection(False, 0.0, ("bot post",))
     norm = _normalise(text)

@@ -53,12 +53,16 @@ WAITING_STATES = (QuestionState.OPEN, QuestionState.SNOOZED)
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    """A first-response candidate: who answered, whether they are staff, when, and how."""
+    """A first-response candidate: who answered, whether they are staff, when, and how.
+
+    `message` is the id of the responding message (None for a reaction).
+    """
 
     user: str
     is_staff: bool
     at: datetime
     kind: str
+    message: str | None = None
 
 
 class Tracker:
@@ -133,7 +137,13 @@ class Tracker:
             question = repo.question_by_ref(root)
             if question is None:
                 return []  # its parent may still arrive; the stored reply will count then
-            response = Response(message.author.user, author_is_staff, message.posted_at, "reply")
+            response = Response(
+                message.author.user,
+                author_is_staff,
+                message.posted_at,
+                "reply",
+                message.ref.message,
+            )
             return self._first_response(repo, question, response)
         events, replying = self._mentions_answer(repo, message, config, author_is_staff)
         # A post addressed to someone who just asked is part of their conversation,
@@ -317,7 +327,9 @@ class Tracker:
         # Replies can arrive before their parent (retries, backfill); they count.
         early = repo.first_reply(message.ref, asked_at, message.author.user)
         if early is not None:
-            response = Response(early.author, early.author_staff, early.posted_at, "reply")
+            response = Response(
+                early.author, early.author_staff, early.posted_at, "reply", early.ref.message
+            )
             events += self._first_response(repo, question, response)
         return events
 
@@ -332,7 +344,9 @@ class Tracker:
         window = config.mention_window or self.settings.tracking.mention_window
         events: list[QuestionEvent] = []
         replying = False
-        response = Response(message.author.user, author_is_staff, message.posted_at, "mention")
+        response = Response(
+            message.author.user, author_is_staff, message.posted_at, "mention", message.ref.message
+        )
         for mentioned in dict.fromkeys(message.mentions):
             if mentioned == message.author.user:
                 continue
@@ -368,6 +382,7 @@ class Tracker:
             state=state,
             first_response_at=at,
             first_responder=response.user,
+            first_response_id=response.message,
             responder_role=role.value,
             response_kind=response.kind,
             ttfr_seconds=(at - question.asked_at).total_seconds(),

@@ -47,6 +47,7 @@ CREATE TABLE questions (
     due_at                 REAL,
     first_response_at      REAL,
     first_responder        TEXT,
+    first_response_id      TEXT,
     responder_role         TEXT CHECK (responder_role IN ('staff', 'community')),
     response_kind          TEXT,
     ttfr_seconds           REAL,

@@ -126,6 +126,7 @@ class Question:
     due_at: datetime | None
     first_response_at: datetime | None = None
     first_responder: str | None = None
+    first_response_id: str | None = None
     responder_role: ResponderRole | None = None
     response_kind: str | None = None
     ttfr_seconds: float | None = None

@@ -83,6 +83,7 @@ _UPDATABLE = frozenset(
         "due_at",
         "first_response_at",
         "first_responder",
+        "first_response_id",
         "responder_role",
         "response_kind",
         "ttfr_seconds",
@@ -105,7 +106,8 @@ MAX_QUESTION_TEXT = 4000
 QUESTION_COLUMNS = (
     "id, platform, space, channel, message_id, watched_channel, asker, asker_name, text, "
     "score, reasons, asked_at, state, stage, breached, target_seconds, calendar, warn_at, "
-    "breach_at, due_at, first_response_at, first_responder, responder_role, response_kind, "
+    "breach_at, due_at, first_response_at, first_responder, first_response_id, "
+    "responder_role, response_kind, "
     "ttfr_seconds, ttfr_business_seconds, resolved_at, resolved_by, snoozed_until, nudges"
 )
 _STATES = {s.value: s for s in QuestionState}
@@ -138,6 +140,7 @@ def _row_to_question(row: sqlite3.Row) -> Question:
         due_at,
         first_response_at,
         first_responder,
+        first_response_id,
         responder_role,
         response_kind,
         ttfr_seconds,
@@ -167,6 +170,7 @@ def _row_to_question(row: sqlite3.Row) -> Question:
         due_at=from_ts(due_at),
         first_response_at=from_ts(first_response_at),
         first_responder=first_responder,
+        first_response_id=first_response_id,
         responder_role=_ROLES[responder_role] if responder_role else None,
         response_kind=response_kind,
         ttfr_seconds=ttfr_seconds,
