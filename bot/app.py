@@ -47,10 +47,10 @@ class Adapter(Protocol):
 
 def build_router() -> Router[Context]:
     """A router with every feature handler registered."""
-    from handlers import commands, nudge, watch
+    from handlers import commands, nudge, summary, watch
 
     router: Router[Context] = Router()
-    for feature in (watch, nudge, commands):
+    for feature in (watch, nudge, commands, summary):
         feature.setup(router)
     return router
 
@@ -139,17 +139,38 @@ class Frontline:
             else:
                 await self.ctx.emit(item.events)
 
+    def _next_scheduled(self, after: datetime) -> tuple[datetime, str] | None:
+        """The next calendar job (a summary) due after `after`, if any."""
+        moments = [
+            (moment, job.id)
+            for job in self.ctx.router.jobs.values()
+            if job.next_at is not None and (moment := job.next_at(self.ctx, after)) is not None
+        ]
+        return min(moments) if moments else None
+
     async def advance_to(self, when: datetime) -> None:
-        """Virtual time: run the sweeps the live scheduler would have run up to `when`."""
+        """Virtual time: run what the live scheduler would have run up to `when`.
+
+        Sweeps run on the live tick grid; calendar jobs (summaries) run at their moments,
+        in time order with the sweeps.
+        """
         clock = self._virtual_clock()
-        start = clock.now()
+        while True:
+            start = clock.now()
+            scheduled = self._next_scheduled(start)
+            due_job = scheduled is not None and scheduled[0] <= when
+            stop = scheduled[0] if scheduled is not None and due_job else when
 
-        def unit(repo: Repo) -> list[Decided]:
-            decided: list[Decided] = []
-            self._sweeps_until(repo, start, when, decided)
-            return decided
+            def unit(repo: Repo, start: datetime = start, stop: datetime = stop) -> list[Decided]:
+                decided: list[Decided] = []
+                self._sweeps_until(repo, start, stop, decided)
+                return decided
 
-        await self._publish(await self.ctx.store.write(unit))
+            await self._publish(await self.ctx.store.write(unit))
+            if scheduled is None or not due_job:
+                break
+            clock.set(scheduled[0])
+            await self.run_job(scheduled[1])
         clock.set(when)
 
     async def play(self, timed: Iterable[tuple[datetime, Inbound]], *, batch: int = 1) -> None:
@@ -167,7 +188,15 @@ class Frontline:
                 await self.handle(event)
             return
         chunk: list[tuple[datetime, Inbound]] = []
+        scheduled = self._next_scheduled(self._virtual_clock().now())
         for item in timed:
+            if scheduled is not None and item[0] >= scheduled[0]:
+                # A summary falls inside this stretch: run it at its moment, in order.
+                if chunk:
+                    await self._play_batch(chunk)
+                    chunk = []
+                await self.advance_to(item[0])
+                scheduled = self._next_scheduled(self._virtual_clock().now())
             chunk.append(item)
             if len(chunk) >= batch:
                 await self._play_batch(chunk)

@@ -96,9 +96,11 @@ class Timeline:
                 self._line(event.at, where, "↺ reopened", f"{who}'s question")
 
     def sent(self, sent: Sent) -> None:
-        """Something the bot posted."""
-        first = sent.text.splitlines()[0] if sent.text else ""
+        """Something the bot posted, in full, as staff would read it."""
+        first, *rest = sent.text.splitlines() or [""]
         self._line(sent.at, f"#{sent.where}", "→ bot post", first)
+        for line in rest:
+            self.out(f"{'':34}{line}")
 
 
 def prepare_database(path: Path, replace: bool) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from bot.core.events import (
@@ -49,6 +49,9 @@ from config.settings import ChannelConfig, Settings
 log = logging.getLogger(__name__)
 
 WAITING_STATES = (QuestionState.OPEN, QuestionState.SNOOZED)
+# A post addressed to someone who asked here this recently is taken as part of their
+# conversation (a reply), never as a new question.
+CONVERSATION = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,8 +341,9 @@ class Tracker:
     ) -> tuple[list[QuestionEvent], bool]:
         """An in-channel message mentioning a recent asker counts as a response to them.
 
-        Returns the responses recorded, and whether the message addressed a recent asker
-        at all (answered or not), which makes it a reply rather than a new question.
+        Returns the responses recorded (questions asked within the mention window), and
+        whether the message addresses someone who asked here within the last day, which
+        makes it part of their conversation rather than a new question.
         """
         window = config.mention_window or self.settings.tracking.mention_window
         events: list[QuestionEvent] = []
@@ -355,12 +359,13 @@ class Tracker:
                 message.ref.space,
                 message.config_channel,
                 mentioned,
-                message.posted_at - window,
+                message.posted_at - max(window, CONVERSATION),
                 message.posted_at,
             )
             replying = replying or bool(recent)
             for question in recent:
-                events += self._first_response(repo, question, response)
+                if question.asked_at >= message.posted_at - window:
+                    events += self._first_response(repo, question, response)
         return events, replying
 
     def _first_response(

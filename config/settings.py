@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AliasChoices,
@@ -137,8 +138,51 @@ class StaffConfig(_Strict):
     local_users: list[str] = Field(default_factory=list)
     slack_users: list[str] = Field(default_factory=list)
     slack_usergroups: list[str] = Field(default_factory=list)
+    # Workspace admins and owners (users.info is_admin / is_owner) count as staff too.
+    slack_admins: bool = False
     discord_users: list[str] = Field(default_factory=list)
     discord_roles: list[str] = Field(default_factory=list)
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class SummaryConfig(_Strict):
+    """A daily (and optionally weekly) summary posted to a channel at a local time."""
+
+    platform: Platform
+    channel: str = Field(min_length=1)
+    space: str = ""
+    name: str = ""
+    time: str = "09:00"
+    timezone: str = "UTC"
+    weekly_on: Weekday | None = "mon"
+    channels: list[str] = Field(default_factory=list)
+
+    @field_validator("time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not _CLOCK_TIME.match(value):
+            raise ValueError(f"{value!r} is not a time of day like 09:00")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name like Europe/Berlin"
+            ) from None
+        return value
+
+    @property
+    def key(self) -> str:
+        """A stable identity, so a summary is never sent twice across restarts."""
+        return self.name or f"{self.platform}:{self.space}:{self.channel}"
 
 
 class BotConfig(_Strict):
@@ -161,6 +205,7 @@ class Settings(BaseSettings):
     staff: StaffConfig = Field(default_factory=StaffConfig)
     calendars: dict[str, CalendarConfig] = Field(default_factory=dict)
     channels: list[ChannelConfig] = Field(default_factory=list)
+    summaries: list[SummaryConfig] = Field(default_factory=list)
 
     # Secrets: environment only (load_settings refuses them in a file).
     slack_bot_token: SecretStr | None = Field(

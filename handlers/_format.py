@@ -44,16 +44,49 @@ def seconds(value: float | None) -> str:
     return "–" if value is None else format_duration(value)
 
 
-def figure_lines(f: Figures, settings: Settings, platform: str | None = None) -> list[str]:
-    """The period's figures, one per line, as every summary and report shows them."""
+def _change_count(now: int, before: int | None) -> str:
+    if before is None:
+        return ""
+    diff = now - before
+    return " (same as before)" if diff == 0 else f" ({'+' if diff > 0 else '−'}{abs(diff)})"
+
+
+def _change_share(now: float | None, before: float | None) -> str:
+    if now is None or before is None:
+        return ""
+    points = round((now - before) * 100)
+    return "" if points == 0 else f" ({'+' if points > 0 else '−'}{abs(points)} pts)"
+
+
+def _change_time(now: float | None, before: float | None) -> str:
+    if now is None or before is None:
+        return ""
+    diff = now - before
+    if abs(diff) < 60:
+        return ""
+    return f" ({'slower by' if diff > 0 else 'faster by'} {format_duration(abs(diff))})"
+
+
+def figure_lines(
+    f: Figures,
+    settings: Settings,
+    platform: str | None = None,
+    previous: Figures | None = None,
+) -> list[str]:
+    """The period's figures, one per line, with the change against `previous` if given."""
+    p = previous
     lines = [
-        f"Questions: {f.questions}",
-        f"Answered: {f.answered} ({percent(f.answered_share)}) — "
+        f"Questions: {f.questions}{_change_count(f.questions, p.questions if p else None)}",
+        f"Answered: {f.answered} ({percent(f.answered_share)})"
+        f"{_change_share(f.answered_share, p.answered_share if p else None)} — "
         f"{f.by_community} by the community, {f.by_staff} by staff",
-        f"Time to first response: median {seconds(f.ttfr_median)}, p90 {seconds(f.ttfr_p90)} "
+        f"Time to first response: median {seconds(f.ttfr_median)}"
+        f"{_change_time(f.ttfr_median, p.ttfr_median if p else None)}, "
+        f"p90 {seconds(f.ttfr_p90)} "
         f"(business time: median {seconds(f.business_median)}, p90 {seconds(f.business_p90)})",
-        f"Within target: {f.met_target} of {f.decided} ({percent(f.attainment)}), "
-        f"breaches: {f.breaches}",
+        f"Within target: {f.met_target} of {f.decided} ({percent(f.attainment)})"
+        f"{_change_share(f.attainment, p.attainment if p else None)}, "
+        f"breaches: {f.breaches}{_change_count(f.breaches, p.breaches if p else None)}",
         f"Still waiting: {f.waiting}",
     ]
     if f.top_helpers:

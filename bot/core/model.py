@@ -159,6 +159,7 @@ class Post:
 
     `text` is always a complete plain-text rendering (Slack's notification fallback,
     the local transcript); `title`, `items` and `footer` are the structured form.
+    `image` is an optional PNG attachment (the summary chart) named `image_name`.
     """
 
     text: str
@@ -166,6 +167,8 @@ class Post:
     items: tuple[PostItem, ...] = ()
     footer: str = ""
     more: int = 0
+    image: bytes | None = None
+    image_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

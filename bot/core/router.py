@@ -12,7 +12,7 @@ import shlex
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from bot.core.events import CommandInvoked
@@ -26,6 +26,7 @@ E = TypeVar("E")
 EventHandler = Callable[[Any, Ctx], Awaitable[Reply | None]]
 CommandHandler = Callable[[list[str], CommandInvoked, Ctx], Awaitable[Reply]]
 JobHandler = Callable[[Ctx], Awaitable[None]]
+NextAt = Callable[[Ctx, datetime], datetime | None]
 
 
 class UsageError(Exception):
@@ -48,11 +49,17 @@ class Command(Generic[Ctx]):
 
 @dataclass(frozen=True, slots=True)
 class Job(Generic[Ctx]):
-    """Periodic work the scheduler (or the virtual-clock driver) wakes."""
+    """Periodic work the scheduler (or the virtual-clock driver) wakes.
+
+    A job with `next_at` runs at moments of a calendar (a daily summary at 09:00); the
+    live scheduler still polls it every `every` (the job itself knows what is due and
+    never repeats work), while the virtual-clock driver jumps straight to `next_at`.
+    """
 
     id: str
     every: timedelta
     handler: JobHandler[Ctx]
+    next_at: NextAt[Ctx] | None = None
 
 
 class Router(Generic[Ctx]):
@@ -86,13 +93,15 @@ class Router(Generic[Ctx]):
 
         return register
 
-    def job(self, job_id: str, every: timedelta) -> Callable[[JobHandler[Ctx]], JobHandler[Ctx]]:
+    def job(
+        self, job_id: str, every: timedelta, next_at: NextAt[Ctx] | None = None
+    ) -> Callable[[JobHandler[Ctx]], JobHandler[Ctx]]:
         """Register the decorated coroutine as a periodic job with a fixed id."""
 
         def register(fn: JobHandler[Ctx]) -> JobHandler[Ctx]:
             if job_id in self.jobs:
                 raise ValueError(f"job {job_id!r} registered twice")
-            self.jobs[job_id] = Job(job_id, every, fn)
+            self.jobs[job_id] = Job(job_id, every, fn, next_at)
             return fn
 
         return register

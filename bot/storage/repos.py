@@ -437,31 +437,84 @@ class Repo:
         rows = self._all(sql + " ORDER BY asked_at", params)
         return [_row_to_question(r) for r in rows]
 
-    def waiting(self, limit: int, channel: str | None = None) -> list[Question]:
+    @staticmethod
+    def _waiting_where(
+        channel: str | None, channels: Sequence[str] | None
+    ) -> tuple[str, list[Any]]:
+        sql = "WHERE first_response_at IS NULL AND state IN ('open', 'snoozed')"
+        wanted = [channel] if channel else list(channels or ())
+        if channel is None and channels is not None and not wanted:
+            return sql + " AND 0", []
+        if wanted:
+            sql += f" AND watched_channel IN ({', '.join('?' * len(wanted))})"
+        return sql, wanted
+
+    def waiting(
+        self, limit: int, channel: str | None = None, *, channels: Sequence[str] | None = None
+    ) -> list[Question]:
         """Questions still without any response, longest waiting first."""
-        sql = (
-            f"SELECT {QUESTION_COLUMNS} FROM questions WHERE first_response_at IS NULL "
-            "AND state IN ('open', 'snoozed')"
+        where, params = self._waiting_where(channel, channels)
+        rows = self._all(
+            f"SELECT {QUESTION_COLUMNS} FROM questions {where} ORDER BY asked_at LIMIT ?",
+            [*params, limit],
         )
-        params: list[Any] = []
-        if channel:
-            sql += " AND watched_channel = ?"
-            params.append(channel)
-        rows = self._all(sql + " ORDER BY asked_at LIMIT ?", [*params, limit])
         return [_row_to_question(r) for r in rows]
 
-    def count_waiting(self, channel: str | None = None) -> int:
+    def count_waiting(
+        self, channel: str | None = None, *, channels: Sequence[str] | None = None
+    ) -> int:
         """How many questions still wait for a response."""
-        sql = (
-            "SELECT COUNT(*) FROM questions WHERE first_response_at IS NULL "
-            "AND state IN ('open', 'snoozed')"
-        )
-        params: list[Any] = []
-        if channel:
-            sql += " AND watched_channel = ?"
-            params.append(channel)
-        row = self._one(sql, params)
+        where, params = self._waiting_where(channel, channels)
+        row = self._one(f"SELECT COUNT(*) FROM questions {where}", params)
         return int(row[0]) if row else 0
+
+    # --- summaries --------------------------------------------------------------
+
+    def claim_summary(
+        self, summary: str, kind: str, period_start: datetime, now: datetime, stale_after: float
+    ) -> bool:
+        """Take the right to send one summary; False if it was sent or is being sent.
+
+        A claim older than `stale_after` seconds without a send is taken over: the
+        process that made it died between claiming and posting.
+        """
+        row = self._one(
+            "SELECT claimed_at, sent_at FROM summaries_sent "
+            "WHERE summary = ? AND kind = ? AND period_start = ?",
+            (summary, kind, period_start.timestamp()),
+        )
+        if row is None:
+            self._all(
+                "INSERT INTO summaries_sent (summary, kind, period_start, claimed_at) "
+                "VALUES (?, ?, ?, ?)",
+                (summary, kind, period_start.timestamp(), now.timestamp()),
+            )
+            return True
+        if row[1] is not None or now.timestamp() - row[0] < stale_after:
+            return False
+        self._all(
+            "UPDATE summaries_sent SET claimed_at = ? "
+            "WHERE summary = ? AND kind = ? AND period_start = ?",
+            (now.timestamp(), summary, kind, period_start.timestamp()),
+        )
+        return True
+
+    def finish_summary(
+        self, summary: str, kind: str, period_start: datetime, sent_at: datetime | None
+    ) -> None:
+        """Mark a claimed summary sent, or (sent_at None) give the claim back for a retry."""
+        if sent_at is None:
+            self._all(
+                "DELETE FROM summaries_sent WHERE summary = ? AND kind = ? AND period_start = ? "
+                "AND sent_at IS NULL",
+                (summary, kind, period_start.timestamp()),
+            )
+            return
+        self._all(
+            "UPDATE summaries_sent SET sent_at = ? "
+            "WHERE summary = ? AND kind = ? AND period_start = ?",
+            (sent_at.timestamp(), summary, kind, period_start.timestamp()),
+        )
 
 
 class Store:
@@ -535,13 +588,17 @@ class Store:
         """When the newest stored message of a channel was posted: where backfill starts."""
         return await self.read(Repo.last_seen, platform, space, channel)
 
-    async def waiting(self, limit: int, channel: str | None = None) -> list[Question]:
+    async def waiting(
+        self, limit: int, channel: str | None = None, *, channels: Sequence[str] | None = None
+    ) -> list[Question]:
         """Questions still without any response, longest waiting first."""
-        return await self.read(Repo.waiting, limit, channel)
+        return await self.read(Repo.waiting, limit, channel, channels=channels)
 
-    async def count_waiting(self, channel: str | None = None) -> int:
+    async def count_waiting(
+        self, channel: str | None = None, *, channels: Sequence[str] | None = None
+    ) -> int:
         """How many questions still wait for a response."""
-        return await self.read(Repo.count_waiting, channel)
+        return await self.read(Repo.count_waiting, channel, channels=channels)
 
     async def asked_between(
         self, start: datetime, end: datetime, channels: Iterable[str] | None = None
