@@ -20,6 +20,7 @@ from bot.core.events import (
     MessageDeleted,
     MessageEdited,
     MessagePosted,
+    NudgeDue,
     QuestionAnswered,
     QuestionBreached,
     QuestionDismissed,
@@ -256,6 +257,7 @@ class Tracker:
                 return events
 
     def _advance(self, repo: Repo, question: Question, now: datetime) -> list[QuestionEvent]:
+        """Move one due question on: end a snooze, warn, breach, or nudge again."""
         events: list[QuestionEvent] = []
         if question.state == QuestionState.SNOOZED:
             if question.snoozed_until and question.snoozed_until > now:
@@ -269,6 +271,7 @@ class Tracker:
         if not question.is_waiting:
             repo.update_question(question.id, due_at=None)
             return events
+        config = self._channels.get((question.ref.platform, question.watched_channel))
         if now >= question.breach_at and question.stage != Stage.BREACHED:
             # After downtime both deadlines may have passed: a warning then is just noise.
             question = repo.update_question(
@@ -276,15 +279,58 @@ class Tracker:
             )
             repo.log(question.id, now, "breached")
             events.append(QuestionBreached(question, now))
+            events += self._nudge(repo, question, config, now)
         elif now >= question.warn_at and question.stage == Stage.WAITING:
             question = repo.update_question(
                 question.id, stage=Stage.WARNED, due_at=question.breach_at
             )
             repo.log(question.id, now, "warned")
             events.append(QuestionWarned(question, now))
+            # A heads-up at night is noise: the breach nudge will come when staff are in.
+            if config is not None and config.nudge_at_risk and not self._quiet(config, now):
+                events.append(NudgeDue(question, now, "at_risk", 0))
+        elif question.stage == Stage.BREACHED:
+            events += self._nudge(repo, question, config, now)
         else:
             repo.update_question(question.id, due_at=_next_due(question))
         return events
+
+    def _quiet(self, config: ChannelConfig, now: datetime) -> bool:
+        """Outside the channel's hours, when staff should not be pinged."""
+        calendar = self.calendars.get(config.calendar)
+        return not config.nudge_outside_hours and calendar is not None and not calendar.is_open(now)
+
+    def _nudge(
+        self, repo: Repo, question: Question, config: ChannelConfig | None, now: datetime
+    ) -> list[QuestionEvent]:
+        """The breach nudge, then its reminders, then the second tier: one per due time."""
+        if config is None:
+            repo.update_question(question.id, due_at=None)
+            return []
+        if self._quiet(config, now):
+            repo.update_question(question.id, due_at=self.calendars[config.calendar].next_open(now))
+            return []
+        done, repeats = question.nudge_round, config.max_repeats
+        if done == 0:
+            kind = "breach"
+        elif done <= repeats and config.repeat_every is not None:
+            kind = "reminder"
+        elif done == repeats + 1 and config.second_tier and config.repeat_every is not None:
+            kind = "second_tier"
+        else:
+            repo.update_question(question.id, due_at=None)
+            return []
+        done += 1
+        more = config.repeat_every is not None and (
+            done <= repeats or (done == repeats + 1 and bool(config.second_tier))
+        )
+        question = repo.update_question(
+            question.id,
+            nudge_round=done,
+            due_at=now + config.repeat_every if more and config.repeat_every else None,
+        )
+        repo.log(question.id, now, "nudge due", None, kind)
+        return [NudgeDue(question, now, kind, done)]
 
     # --- rules ----------------------------------------------------------------
 

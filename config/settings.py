@@ -10,7 +10,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -108,12 +108,31 @@ class ChannelConfig(_Strict):
     warn_at: float = Field(default=0.75, gt=0, le=1)
     nudge_channel: str | None = None
     mention_window: Duration | None = None
+    # Nudges: an "at risk" heads-up at warn_at, the breach nudge at the target, then
+    # reminders every repeat_every (none when unset) up to max_repeats times, then one
+    # nudge to second_tier (a lead's channel). Outside the calendar's hours nudges wait
+    # for the next opening unless nudge_outside_hours.
+    nudge_at_risk: bool = True
+    repeat_every: Duration | None = None
+    max_repeats: int = Field(default=2, ge=0, le=20)
+    second_tier: str | None = None
+    nudge_outside_hours: bool = False
+    dm_on_call: bool = False
+    # Tell a member who asks outside hours when the team is back (tracking.away_text).
+    ack_outside_hours: bool = False
 
     @field_validator("target")
     @classmethod
     def _positive_target(cls, value: timedelta) -> timedelta:
         if value <= timedelta(0):
             raise ValueError("the target must be longer than zero")
+        return value
+
+    @field_validator("repeat_every")
+    @classmethod
+    def _sensible_repeat(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value < timedelta(minutes=1):
+            raise ValueError("repeat_every must be at least 1m (or left out for no repeats)")
         return value
 
     def label(self) -> str:
@@ -125,6 +144,10 @@ class TrackingConfig(_Strict):
     """How questions and responses are recognised."""
 
     detection_threshold: float = Field(default=0.5, ge=0, le=1)
+    away_text: str = (
+        "Thanks for your question! The team is away right now and back {when}; "
+        "someone will get to it then."
+    )
     mention_window: Duration = timedelta(minutes=15)
     ack_reactions: list[str] = Field(default_factory=lambda: ["eyes"])
     resolve_reactions: list[str] = Field(
@@ -185,6 +208,27 @@ class SummaryConfig(_Strict):
         return self.name or f"{self.platform}:{self.space}:{self.channel}"
 
 
+class OnCallConfig(_Strict):
+    """A rotation: who is on call, taking turns every `every` from `start`."""
+
+    platform: Platform
+    people: list[str] = Field(min_length=1)
+    start: datetime
+    every: Duration = timedelta(days=7)
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("give the start with its UTC offset, like 2026-11-23T09:00:00+01:00")
+        return value
+
+    def person_at(self, moment: datetime) -> str:
+        """Who is on call at `moment` (the first person before the rotation starts)."""
+        turns = max(0, int((moment - self.start) / self.every))
+        return self.people[turns % len(self.people)]
+
+
 class BotConfig(_Strict):
     """The process itself."""
 
@@ -206,6 +250,7 @@ class Settings(BaseSettings):
     calendars: dict[str, CalendarConfig] = Field(default_factory=dict)
     channels: list[ChannelConfig] = Field(default_factory=list)
     summaries: list[SummaryConfig] = Field(default_factory=list)
+    on_call: list[OnCallConfig] = Field(default_factory=list)
 
     # Secrets: environment only (load_settings refuses them in a file).
     slack_bot_token: SecretStr | None = Field(

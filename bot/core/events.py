@@ -137,6 +137,19 @@ class QuestionSnoozed(QuestionEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class NudgeDue(QuestionEvent):
+    """Staff should hear about this question now.
+
+    `kind` is "at_risk" (the warning share of the target is used), "breach" (the target
+    passed), "reminder" (still nothing, `round` reminders so far) or "second_tier" (the
+    reminders went unheard: tell the leads).
+    """
+
+    kind: str
+    round: int
+
+
+@dataclass(frozen=True, slots=True)
 class SweepFinished:
     """One sweep is over; `events` are what it decided, so handlers can batch them."""
 

@@ -135,6 +135,7 @@ class Question:
     resolved_by: str | None = None
     snoozed_until: datetime | None = None
     nudges: int = 0
+    nudge_round: int = 0
 
     @property
     def is_waiting(self) -> bool:

@@ -92,6 +92,7 @@ _UPDATABLE = frozenset(
         "resolved_by",
         "snoozed_until",
         "nudges",
+        "nudge_round",
         "text",
         "score",
         "reasons",
@@ -108,7 +109,8 @@ QUESTION_COLUMNS = (
     "score, reasons, asked_at, state, stage, breached, target_seconds, calendar, warn_at, "
     "breach_at, due_at, first_response_at, first_responder, first_response_id, "
     "responder_role, response_kind, "
-    "ttfr_seconds, ttfr_business_seconds, resolved_at, resolved_by, snoozed_until, nudges"
+    "ttfr_seconds, ttfr_business_seconds, resolved_at, resolved_by, snoozed_until, nudges, "
+    "nudge_round"
 )
 _STATES = {s.value: s for s in QuestionState}
 _STAGES = {s.value: s for s in Stage}
@@ -149,6 +151,7 @@ def _row_to_question(row: sqlite3.Row) -> Question:
         resolved_by,
         snoozed_until,
         nudges,
+        nudge_round,
     ) = row
     return Question(
         id=qid,
@@ -179,6 +182,7 @@ def _row_to_question(row: sqlite3.Row) -> Question:
         resolved_by=resolved_by,
         snoozed_until=from_ts(snoozed_until),
         nudges=nudges,
+        nudge_round=nudge_round,
     )
 
 

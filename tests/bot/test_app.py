@@ -120,8 +120,9 @@ async def test_virtual_sweep_follows_the_live_tick_grid(tmp_path: Path) -> None:
     ) as app:
         await app.handle(_question(start))
         await app.advance_to(start + timedelta(hours=2))
-    nudge = platform.sent("post")[0]
-    assert nudge.at == datetime(2026, 11, 24, 10, 0, 30, tzinfo=UTC)
+    heads_up, breach = platform.sent("post")
+    assert heads_up.at == datetime(2026, 11, 24, 9, 45, 30, tzinfo=UTC)
+    assert breach.at == datetime(2026, 11, 24, 10, 0, 30, tzinfo=UTC)
 
 
 async def _play_community(tmp_path: Path, name: str, batch: int) -> tuple[list[tuple], int]:

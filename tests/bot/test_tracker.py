@@ -211,18 +211,19 @@ async def test_forum_post_starter_opens_and_thread_reply_answers(world: World) -
 
 
 async def test_warning_then_breach_on_target(world: World) -> None:
-    """At 75% of the target the question is at risk; at 100% it is breached and nudged."""
+    """At 75% of the target staff get a heads-up; at 100% it is breached and nudged."""
     q = await world.post("help", "maria", QUESTION)
     await world.advance(minutes=44)
     assert (await world.question(q)).stage == Stage.WAITING
+    assert world.nudges() == []
     await world.advance(minutes=2)
     assert (await world.question(q)).stage == Stage.WARNED
-    assert world.nudges() == []
+    assert [n.split("\n")[0] for n in world.nudges()] == ["1 question is close to the target"]
     await world.advance(minutes=15)
     question = await world.question(q)
     assert question.stage == Stage.BREACHED and question.breached
-    assert len(world.nudges()) == 1
-    assert "maria".title() in world.nudges()[0]
+    assert len(world.nudges()) == 2
+    assert "Maria" in world.nudges()[1] and "passed the response target" in world.nudges()[1]
 
 
 async def test_answer_before_target_prevents_breach(world: World) -> None:

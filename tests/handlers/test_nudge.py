@@ -1,27 +1,56 @@
-"""Breach nudges: batched per staff channel, oldest first, never twice, failures survive."""
+"""Nudges on the virtual clock: heads-up, breach, reminders, second tier, quiet hours, on-call."""
 
 from __future__ import annotations
 
-from tests.conftest import World
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.adapters.local import LocalPlatform
+from bot.app import Frontline
+from bot.core.clock import VirtualClock
+from config.settings import load_settings
+from tests.conftest import T0, World, community_config
+
+QUESTION = "How do I rotate my API key?"
+
+
+def posts(world: World, where: str = "staff") -> list[str]:
+    return [s.text for s in world.platform.sent("post") if s.where == where]
+
+
+async def test_heads_up_then_breach_nudge(world: World) -> None:
+    """At 75% of the target staff get a heads-up; at 100% the breach nudge."""
+    await world.post("help", "maria", QUESTION)
+    await world.advance(minutes=46)
+    assert posts(world) == [posts(world)[0]]
+    assert posts(world)[0].startswith("1 question is close to the target")
+    await world.advance(minutes=15)
+    assert len(posts(world)) == 2
+    assert posts(world)[1].startswith("1 question has passed the response target")
+    assert "Maria" in posts(world)[1]
 
 
 async def test_breaches_in_one_sweep_share_one_nudge(world: World) -> None:
     """Questions breaching together are listed in one post, oldest first."""
-    await world.post("help", "maria", "How do I rotate my API key?")
+    await world.post("help", "maria", QUESTION)
     await world.post("help", "sven", "Why does the CLI crash on start?")
     await world.advance(minutes=61)
-    nudges = world.nudges()
-    assert len(nudges) == 1
-    assert nudges[0].startswith("2 questions have passed the response target")
-    assert nudges[0].index("Maria") < nudges[0].index("Sven")
+    breach = [p for p in posts(world) if "passed the response target" in p]
+    assert len(breach) == 1
+    assert breach[0].startswith("2 questions have passed the response target")
+    assert breach[0].index("Maria") < breach[0].index("Sven")
 
 
-async def test_nudge_counts_are_recorded_and_not_repeated(world: World) -> None:
-    """A nudged question records the nudge and is not nudged again for the same breach."""
-    q = await world.post("help", "maria", "How do I rotate my API key?")
-    await world.advance(minutes=61)
-    await world.advance(hours=6)
-    assert len(world.nudges()) == 1
+async def test_answered_question_is_never_nudged_again(world: World) -> None:
+    """Once answered, a question drops out of every later nudge."""
+    q = await world.post("help", "maria", QUESTION)
+    await world.advance(minutes=46)
+    await world.reply(q, "sven")
+    await world.advance(hours=3)
+    assert len(posts(world)) == 1  # only the heads-up before the answer
     assert (await world.question(q)).nudges == 1
 
 
@@ -37,16 +66,193 @@ async def test_channel_without_nudge_channel_is_not_nudged(world: World) -> None
     )
     await world.advance(hours=3)
     assert (await world.question(q)).breached
-    assert world.nudges() == []
+    assert world.platform.sent("post") == []
 
 
-async def test_platform_failure_is_logged_and_bot_keeps_going(world: World, caplog) -> None:  # type: ignore[no-untyped-def]
-    """A failed nudge post is logged with its channel; later events are still handled."""
-    await world.post("help", "maria", "How do I rotate my API key?")
+async def test_platform_failure_is_logged_and_bot_keeps_going(world: World, caplog) -> None:
+    """A failed nudge post is logged with its channel; later nudges still go out."""
+    await world.post("help", "maria", QUESTION)
     world.platform.fail_next = 1
-    await world.advance(minutes=61)
+    await world.advance(minutes=46)
     assert "nudge to" in caplog.text and "staff" in caplog.text
-    q2 = await world.post("help", "sven", "Why does the CLI crash on start?")
-    await world.advance(minutes=61)
-    assert (await world.question(q2)).breached
-    assert len(world.nudges()) == 1
+    await world.advance(minutes=15)
+    assert len(posts(world)) == 1 and "passed the response target" in posts(world)[0]
+
+
+# --- reminders, second tier, restarts ----------------------------------------------------
+
+
+def escalating(**channel: Any) -> dict[str, Any]:
+    config = community_config()
+    config["channels"][0].update(
+        {"repeat_every": "30m", "max_repeats": 2, "second_tier": "leads", **channel}
+    )
+    return config
+
+
+async def open_world(db: Path, config: dict[str, Any], start: datetime = T0) -> tuple:
+    settings = load_settings(data=config)
+    clock = VirtualClock(start)
+    platform = LocalPlatform(clock, staff=frozenset({"ana", "ben"}), space="T1")
+    manager = Frontline.open(settings, clock, {"local": platform}, database=str(db))
+    return World(await manager.__aenter__(), clock, platform), manager
+
+
+async def test_reminders_then_second_tier_then_silence(db_path: Path) -> None:
+    """Breach, two reminders 30 min apart, then one nudge to the leads, then nothing."""
+    world, manager = await open_world(db_path, escalating())
+    try:
+        q = await world.post("help", "maria", QUESTION)
+        await world.advance(hours=6)
+        staff, leads = posts(world), posts(world, "leads")
+        question = await world.question(q)
+    finally:
+        await manager.__aexit__(None, None, None)
+    assert [p.split("\n")[0] for p in staff] == [
+        "1 question is close to the target",
+        "1 question has passed the response target without an answer",
+        "1 question has passed the response target without an answer",
+        "1 question has passed the response target without an answer",
+    ]
+    assert "reminder 1" in staff[2] and "reminder 2" in staff[3]
+    assert leads == [leads[0]] and leads[0].startswith("1 question is still unanswered")
+    assert question.nudge_round == 4 and question.nudges == 5
+
+
+async def test_no_duplicate_nudge_across_a_restart(db_path: Path) -> None:
+    """Stopping and starting the bot mid-way sends each reminder exactly once."""
+    world, manager = await open_world(db_path, escalating())
+    try:
+        await world.post("help", "maria", QUESTION)
+        await world.advance(minutes=70)  # heads-up, breach (61) — reminder 1 due at 91
+        before = posts(world)
+    finally:
+        await manager.__aexit__(None, None, None)
+    again, manager = await open_world(db_path, escalating(), start=world.clock.now())
+    try:
+        await again.advance(minutes=1)
+        assert posts(again) == []  # nothing new is due yet: nothing is repeated
+        await again.advance(minutes=30)
+        after = posts(again)
+    finally:
+        await manager.__aexit__(None, None, None)
+    assert len(before) == 2
+    assert len(after) == 1 and "reminder 1" in after[0]
+
+
+async def test_snooze_stops_nudges_at_once(db_path: Path) -> None:
+    """Snoozed after the breach, no reminder goes out until the snooze ends."""
+    world, manager = await open_world(db_path, escalating())
+    try:
+        q = await world.post("help", "maria", QUESTION)
+        await world.advance(minutes=62)
+        reply = await world.command(f"snooze {world.link(q)} 2h")
+        assert "Snoozed" in reply.text
+        await world.advance(minutes=119)
+        assert len(posts(world)) == 2
+        await world.advance(minutes=2)
+        assert len(posts(world)) == 3 and "reminder 1" in posts(world)[2]
+    finally:
+        await manager.__aexit__(None, None, None)
+
+
+# --- quiet hours, on-call, away notice ------------------------------------------------------
+
+
+def office_reminders(**channel: Any) -> dict[str, Any]:
+    config = community_config()
+    config["channels"][2].update({"repeat_every": "30m", "max_repeats": 5, **channel})
+    return config
+
+
+async def test_quiet_hours_hold_reminders_until_the_team_is_in(db_path: Path) -> None:
+    """Reminders due after 17:00 Berlin wait for 09:00 the next morning; none at night."""
+    start = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)  # 15:00 Berlin
+    world, manager = await open_world(db_path, office_reminders(), start)
+    try:
+        await world.post("office", "maria", QUESTION)
+        await world.app.advance_to(datetime(2026, 11, 25, 7, 59, tzinfo=UTC))  # 08:59 Berlin
+        evening = [(s.at, s.text.split("\n")[0]) for s in world.platform.sent("post")]
+        await world.app.advance_to(datetime(2026, 11, 25, 8, 0, 30, tzinfo=UTC))  # 09:00
+        morning = world.platform.sent("post")[len(evening) :]
+    finally:
+        await manager.__aexit__(None, None, None)
+    # 15:45 heads-up, 16:00 breach, 16:30 reminder 1; 17:00 is closing time: held.
+    assert [at.astimezone(UTC).hour * 60 + at.minute for at, _ in evening] == [
+        14 * 60 + 45, 15 * 60, 15 * 60 + 30,
+    ]  # fmt: skip
+    assert len(morning) == 1 and "reminder 2" in morning[0].text
+
+
+async def test_channel_may_allow_nudges_outside_hours(db_path: Path) -> None:
+    """With nudge_outside_hours, reminders keep coming in the evening."""
+    start = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
+    world, manager = await open_world(db_path, office_reminders(nudge_outside_hours=True), start)
+    try:
+        await world.post("office", "maria", QUESTION)
+        await world.app.advance_to(datetime(2026, 11, 24, 20, 0, tzinfo=UTC))  # 21:00 Berlin
+        late = [s for s in world.platform.sent("post") if s.at.hour >= 16]
+    finally:
+        await manager.__aexit__(None, None, None)
+    assert len(late) >= 2  # reminders at 17:00 and later Berlin time
+
+
+@pytest.mark.parametrize(
+    ("moment", "person"),
+    [
+        (datetime(2026, 11, 24, 9, 0, tzinfo=UTC), "ana"),
+        (datetime(2026, 11, 30, 8, 59, tzinfo=UTC), "ana"),
+        (datetime(2026, 11, 30, 9, 0, tzinfo=UTC), "ben"),
+        (datetime(2026, 12, 7, 9, 0, tzinfo=UTC), "ana"),
+    ],
+)
+def test_on_call_rotation_boundaries(moment: datetime, person: str) -> None:
+    """The weekly rotation hands over exactly at its start time each week."""
+    config = community_config(
+        on_call=[
+            {
+                "platform": "local",
+                "people": ["ana", "ben"],
+                "start": "2026-11-23T09:00:00+00:00",
+                "every": "7d",
+            }
+        ]  # fmt: skip
+    )
+    assert load_settings(data=config).on_call[0].person_at(moment) == person
+
+
+async def test_on_call_person_gets_the_nudge_by_dm(db_path: Path) -> None:
+    """With dm_on_call, this week's on-call person is messaged directly too."""
+    config = community_config(
+        on_call=[
+            {"platform": "local", "people": ["ben", "ana"], "start": "2026-11-23T09:00:00+00:00"}
+        ]  # fmt: skip
+    )
+    config["channels"][0]["dm_on_call"] = True
+    world, manager = await open_world(db_path, config)
+    try:
+        await world.post("help", "maria", QUESTION)
+        await world.advance(minutes=61)
+        dms = world.platform.sent("dm")
+    finally:
+        await manager.__aexit__(None, None, None)
+    assert {d.where for d in dms} == {"ben"}
+    assert any("passed the response target" in d.text for d in dms)
+
+
+async def test_away_notice_for_questions_outside_hours(db_path: Path) -> None:
+    """With ack_outside_hours, an evening question gets a reply saying when the team is back."""
+    config = community_config()
+    config["channels"][2]["ack_outside_hours"] = True
+    world, manager = await open_world(db_path, config, datetime(2026, 11, 24, 19, 0, tzinfo=UTC))
+    try:
+        q = await world.post("office", "maria", QUESTION)
+        notices = world.platform.sent("thread")
+        await world.app.advance_to(datetime(2026, 11, 25, 10, 0, tzinfo=UTC))
+        await world.post("office", "sven", "Why does the CLI crash on start?")  # in hours
+        later = world.platform.sent("thread")
+    finally:
+        await manager.__aexit__(None, None, None)
+    assert len(notices) == 1 and notices[0].where == f"office/{q.message}"
+    assert "back on Wednesday at 09:00 (Europe/Berlin)" in notices[0].text
+    assert len(later) == 1
