@@ -179,8 +179,10 @@ async def test_quiet_hours_hold_reminders_until_the_team_is_in(db_path: Path) ->
         await manager.__aexit__(None, None, None)
     # 15:45 heads-up, 16:00 breach, 16:30 reminder 1; 17:00 is closing time: held.
     assert [at.astimezone(UTC).hour * 60 + at.minute for at, _ in evening] == [
-        14 * 60 + 45, 15 * 60, 15 * 60 + 30,
-    ]  # fmt: skip
+        14 * 60 + 45,
+        15 * 60,
+        15 * 60 + 30,
+    ]
     assert len(morning) == 1 and "reminder 2" in morning[0].text
 
 
@@ -216,7 +218,7 @@ def test_on_call_rotation_boundaries(moment: datetime, person: str) -> None:
                 "start": "2026-11-23T09:00:00+00:00",
                 "every": "7d",
             }
-        ]  # fmt: skip
+        ]
     )
     assert load_settings(data=config).on_call[0].person_at(moment) == person
 
@@ -226,7 +228,7 @@ async def test_on_call_person_gets_the_nudge_by_dm(db_path: Path) -> None:
     config = community_config(
         on_call=[
             {"platform": "local", "people": ["ben", "ana"], "start": "2026-11-23T09:00:00+00:00"}
-        ]  # fmt: skip
+        ]
     )
     config["channels"][0]["dm_on_call"] = True
     world, manager = await open_world(db_path, config)

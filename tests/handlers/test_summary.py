@@ -12,8 +12,13 @@ from config.settings import load_settings
 from handlers.summary import latest_periods, next_moment
 from tests.conftest import T0, World, community_config
 
-SUMMARY = {"platform": "local", "channel": "staff", "time": "09:00", "timezone": "UTC",
-           "weekly_on": "mon"}  # fmt: skip
+SUMMARY = {
+    "platform": "local",
+    "channel": "staff",
+    "time": "09:00",
+    "timezone": "UTC",
+    "weekly_on": "mon",
+}
 
 
 async def open_world(db: Path, start: datetime = T0, **summary: object) -> tuple:
