@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import signal
 import sys
@@ -14,11 +13,11 @@ from pathlib import Path
 
 from bot.app import Adapter, Frontline
 from bot.core.clock import SystemClock
+from bot.core.platform import PlatformError
 from bot.metrics import figures
 from bot.storage.db import connect
 from bot.storage.migrate import MigrationError, current_version, migrate
 from config.settings import ConfigError, Settings, demo_config, load_settings, parse_duration
-from handlers._format import figure_lines
 
 EXIT_CONFIG = 2
 log = logging.getLogger("frontline")
@@ -54,12 +53,22 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def configured_adapters(settings: Settings) -> list[Adapter]:
+def configured_adapters(
+    settings: Settings, *, http: bool = False, port: int = 3000
+) -> list[Adapter]:
     """The platform adapters whose credentials are present in the environment.
 
-    None ships yet: the Slack and Discord adapters plug in here as they land.
+    Slack runs in Socket Mode, or serves the Events API on `port` with `http`.
     """
     adapters: list[Adapter] = []
+    if settings.slack_bot_token is not None:
+        from bot.adapters.slack_adapter import adapter_from_env
+
+        adapters.append(adapter_from_env(settings, http=http, port=port))
+    if settings.discord_token is not None:
+        from bot.adapters.discord_adapter import DiscordAdapter
+
+        adapters.append(DiscordAdapter(settings))
     return adapters
 
 
@@ -67,7 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run the bot until interrupted."""
     settings = _settings(args)
     _setup_logging(settings.bot.log_level)
-    adapters = configured_adapters(settings)
+    adapters = configured_adapters(settings, http=args.http, port=args.port)
     if not adapters:
         print(
             "No platform to connect: this build has no Slack or Discord adapter configured. "
@@ -87,8 +96,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         ) as app:
             await app.run_live(adapters, until=stop)
 
-    asyncio.run(main())
-    return 0
+    failures: list[str] = []
+    try:
+        asyncio.run(main())
+    except* PlatformError as failed:
+        # A rejected token or an unreachable platform: say so, without a traceback.
+        failures = [str(exc) for exc in failed.exceptions]
+    for failure in failures:
+        print(f"Could not connect: {failure}", file=sys.stderr)
+    return 1 if failures else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -138,34 +154,59 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         from bot.storage.repos import Store
+        from handlers._format import render_figures
 
         async with await Store.open(args.db or settings.bot.database) as store:
             now = datetime.now(UTC)
-            f = await figures(store, now - period, now, now)
-        if args.format == "json":
-            data = {
-                "start": f.start.isoformat(),
-                "end": f.end.isoformat(),
-                "questions": f.questions,
-                "answered": f.answered,
-                "answered_share": f.answered_share,
-                "by_staff": f.by_staff,
-                "by_community": f.by_community,
-                "ttfr_median_seconds": f.ttfr_median,
-                "ttfr_p90_seconds": f.ttfr_p90,
-                "business_median_seconds": f.business_median,
-                "business_p90_seconds": f.business_p90,
-                "met_target": f.met_target,
-                "decided": f.decided,
-                "attainment": f.attainment,
-                "breaches": f.breaches,
-                "waiting": f.waiting,
-            }
-            print(json.dumps(data, indent=2))
-        else:
-            print("\n".join(figure_lines(f, settings)))
+            current = await figures(store, now - period, now, now)
+            previous = await figures(store, now - 2 * period, now - period, now)
+        print(render_figures(current, previous, args.format))
 
     asyncio.run(main())
+    return 0
+
+
+def _moment(text: str) -> datetime:
+    """A UTC moment from YYYY-MM-DD or an ISO date-time."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2024-03-01") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Replay an export and print (and optionally write) the report."""
+    from bot.replay import ReplayOptions, message_link, render_report, replay, write_results
+
+    options = ReplayOptions(
+        path=Path(args.path),
+        fmt=args.format,
+        config=Path(args.config) if args.config else None,
+        channels=[c.strip() for c in args.channels.split(",") if c.strip()]
+        if args.channels
+        else None,
+        since=args.since,
+        until=args.until,
+        all_messages=args.all_messages,
+    )
+    try:
+        result = asyncio.run(replay(options))
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"replay: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    report = render_report(result, Path(args.path).name, lambda q: message_link(q, args.slack_url))
+    if args.out:
+        with Path(args.out).open("w", encoding="utf-8") as fh:
+            write_results(result, fh)
+    if args.report:
+        Path(args.report).write_text(report, encoding="utf-8")
+    print(report)
+    if result.problems:
+        print(
+            f"{len(result.problems)} problem(s) in the export were skipped; see the report.",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -174,7 +215,10 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="frontline", description="No question left behind.")
     p.add_argument("--config", help="TOML settings file (default: $FRONTLINE_CONFIG)")
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="connect to Slack and/or Discord and watch").set_defaults(fn=cmd_run)
+    run = sub.add_parser("run", help="connect to Slack and/or Discord and watch")
+    run.add_argument("--http", action="store_true", help="Slack: serve /slack/events over HTTP")
+    run.add_argument("--port", type=int, default=3000, help="port for --http (default 3000)")
+    run.set_defaults(fn=cmd_run)
     demo = sub.add_parser("demo", help="play a synthetic community on a virtual clock")
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--days", type=int, default=1, choices=range(1, 31), metavar="1..30")
@@ -189,9 +233,27 @@ def parser() -> argparse.ArgumentParser:
     demo.set_defaults(fn=cmd_demo)
     report = sub.add_parser("report", help="print the figures of a period")
     report.add_argument("--since", default="1d", help="period, e.g. 24h or 7d")
-    report.add_argument("--format", choices=("table", "json"), default="table")
+    report.add_argument("--format", choices=("table", "markdown", "json", "csv"), default="table")
     report.add_argument("--db", help="database (default: from the configuration)")
     report.set_defaults(fn=cmd_report)
+    replay = sub.add_parser("replay", help="replay a Slack or Discord export: figures and what-ifs")
+    replay.add_argument("path", help="export folder, .zip, or DiscordChatExporter .json")
+    replay.add_argument(
+        "--format", choices=("auto", "slack-export", "discord-export"), default="auto"
+    )
+    replay.add_argument("--config", default=argparse.SUPPRESS, help="TOML settings file")
+    replay.add_argument("--channels", help="comma-separated channel names or ids")
+    replay.add_argument("--since", type=_moment, help="first day, YYYY-MM-DD (UTC)")
+    replay.add_argument("--until", type=_moment, help="last moment, YYYY-MM-DD[THH:MM] (UTC)")
+    replay.add_argument("--out", help="write results.jsonl here")
+    replay.add_argument("--report", help="write the Markdown report here")
+    replay.add_argument(
+        "--all-messages", action="store_true", help="also list non-questions in --out"
+    )
+    replay.add_argument(
+        "--slack-url", default="https://slack.com", help="workspace URL for links in the report"
+    )
+    replay.set_defaults(fn=cmd_replay)
     mig = sub.add_parser("migrate", help="apply pending database migrations")
     mig.add_argument("--db", help="database (default: from the configuration)")
     mig.set_defaults(fn=cmd_migrate)

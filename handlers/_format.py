@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -99,6 +102,77 @@ def figure_lines(
             )
         )
     return lines
+
+
+def figure_values(f: Figures) -> dict[str, float | int | None]:
+    """The figures as plain numbers (seconds, shares 0..1), for json and csv."""
+    return {
+        "questions": f.questions,
+        "answered": f.answered,
+        "answered_share": f.answered_share,
+        "answered_by_community": f.by_community,
+        "answered_by_staff": f.by_staff,
+        "ttfr_median_seconds": f.ttfr_median,
+        "ttfr_p90_seconds": f.ttfr_p90,
+        "ttfr_business_median_seconds": f.business_median,
+        "ttfr_business_p90_seconds": f.business_p90,
+        "within_target": f.met_target,
+        "target_decided": f.decided,
+        "target_attainment": f.attainment,
+        "breaches": f.breaches,
+        "still_waiting": f.waiting,
+    }
+
+
+def _shown(name: str, value: float | int | None) -> str:
+    if value is None:
+        return "–"
+    if name.endswith("_seconds"):
+        return format_duration(value)
+    if name.endswith(("_share", "_attainment")):
+        return percent(value)
+    return str(value)
+
+
+def render_figures(current: Figures, previous: Figures, fmt: str) -> str:
+    """A period's figures beside the previous period's: table, markdown, json or csv."""
+    now, before = figure_values(current), figure_values(previous)
+    if fmt == "json":
+        return json.dumps(
+            {
+                "start": current.start.isoformat(),
+                "end": current.end.isoformat(),
+                "figures": now,
+                "previous": before,
+                "top_helpers": dict(current.top_helpers),
+                "busiest_channels": dict(current.busiest_channels),
+            },
+            indent=2,
+        )
+    rows = [
+        (name.replace("_", " "), _shown(name, now[name]), _shown(name, before[name]))
+        for name in now
+    ]
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["figure", "value", "previous"])
+        writer.writerows((name, now[name], before[name]) for name in now)
+        return out.getvalue().rstrip("\n")
+    header = (
+        f"{current.start:%Y-%m-%d %H:%M} to {current.end:%Y-%m-%d %H:%M} UTC",
+        "value",
+        "previous period",
+    )
+    if fmt == "markdown":
+        lines = [f"| {' | '.join(header)} |", "|---|---:|---:|"]
+        lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+        return "\n".join(lines)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
+    lines = [f"{header[0]:<{widths[0]}}  {header[1]:>{widths[1]}}  {header[2]:>{widths[2]}}"]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += [f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows]
+    return "\n".join(lines)
 
 
 def waiting_items(

@@ -99,8 +99,11 @@ def setup(router: Router[Context]) -> None:
         period = parse_period(words)
         now = ctx.now()
         f = await figures(ctx.store, now - period, now, now)
-        title = f"Last {format_duration(period)}"
-        lines = figure_lines(f, ctx.settings, event.channel.platform)
+        previous = await figures(ctx.store, now - 2 * period, now - period, now)
+        title = (
+            f"Last {format_duration(period)} (changes against the {format_duration(period)} before)"
+        )
+        lines = figure_lines(f, ctx.settings, event.channel.platform, previous)
         return Reply("\n".join([title, *lines]), post=Post("\n".join(lines), title))
 
     @router.command(

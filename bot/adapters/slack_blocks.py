@@ -1,7 +1,9 @@
 """Block Kit rendering of core posts, within Slack's limits, always with a plain-text fallback.
 
 Slack refuses a message with more than 50 blocks or a section over 3,000 characters, so
-long lists are packed several lines to a section and cut with "…and N more". Text that
+long lists are packed several lines to a section and cut with "…and N more" (after 50
+items at most: a longer list is a wall nobody reads, and each line costs a permalink
+lookup). Text that
 came from members is escaped (`&`, `<`, `>`), so a quoted message can never ping
 `@channel` or forge a link.
 """
@@ -17,6 +19,7 @@ MAX_BLOCKS = 50
 MAX_SECTION = 3000
 MAX_HEADER = 150
 MAX_FALLBACK = 3000
+MAX_ITEMS = 50
 
 Block = dict[str, Any]
 
@@ -71,9 +74,7 @@ def fallback_text(text: str) -> str:
     return cut(escape(text), MAX_FALLBACK) or " "
 
 
-def render(
-    post: Post, links: Mapping[MessageRef, str] | None = None
-) -> tuple[str, list[Block]]:
+def render(post: Post, links: Mapping[MessageRef, str] | None = None) -> tuple[str, list[Block]]:
     """The fallback text and the blocks of `post`; `links` maps item refs to permalinks."""
     links = links or {}
     blocks: list[Block] = []
@@ -84,9 +85,9 @@ def render(
     budget = MAX_BLOCKS - len(blocks) - 1 - (1 if post.footer else 0)
     more = post.more
     if post.items:
-        lines = [_item_line(item, links) for item in post.items]
+        lines = [_item_line(item, links) for item in post.items[:MAX_ITEMS]]
         sections, shown = _pack(lines, budget)
-        more += len(lines) - shown
+        more += len(post.items) - shown
     else:
         body = post.text.splitlines()
         if post.title and body and body[0].strip() == post.title.strip():

@@ -345,10 +345,10 @@ def test_report_json_matches_the_demo(capsys: pytest.CaptureFixture[str], tmp_pa
     printed = printed_count(out)
     code, out, err = run(capsys, "report", "--db", str(db), "--since", "30d", "--format", "json")
     assert code == 0, err
-    data = json.loads(out)
+    data = json.loads(out)["figures"]
     assert data["questions"] == printed
     assert data["answered"] <= data["questions"]
-    assert data["by_staff"] + data["by_community"] == data["answered"]
+    assert data["answered_by_staff"] + data["answered_by_community"] == data["answered"]
     assert data["answered_share"] == pytest.approx(data["answered"] / data["questions"])
     assert data["ttfr_median_seconds"] <= data["ttfr_p90_seconds"]
 
@@ -360,7 +360,7 @@ def test_report_default_demo_day(capsys: pytest.CaptureFixture[str], tmp_path: P
     printed = printed_count(out)
     code, out, _ = run(capsys, "report", "--db", str(db), "--since", "400d", "--format", "json")
     assert code == 0
-    assert json.loads(out)["questions"] == printed
+    assert json.loads(out)["figures"]["questions"] == printed
 
 
 def test_report_table(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -370,16 +370,35 @@ def test_report_table(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
     _, demo_out, _ = demo(capsys, db, "--start", start.isoformat())
     code, out, _ = run(capsys, "report", "--db", str(db), "--since", "30d")
     assert code == 0
-    assert out.splitlines()[0] == f"Questions: {printed_count(demo_out)}"
-    assert "Time to first response: median" in out
+    rows = {line.split("  ")[0]: line.split() for line in out.splitlines()[2:]}
+    assert rows["questions"][1] == str(printed_count(demo_out))
+    assert "ttfr median seconds" in rows
 
 
 def test_report_on_an_empty_database(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """A report over a database with no questions shows zeros and dashes, not an error."""
     code, out, _ = run(capsys, "report", "--db", str(tmp_path / "empty.db"), "--format", "json")
     assert code == 0
-    data = json.loads(out)
+    data = json.loads(out)["figures"]
     assert data["questions"] == 0
     assert data["answered_share"] is None
     assert data["ttfr_median_seconds"] is None
-    assert data["attainment"] is None
+    assert data["target_attainment"] is None
+
+
+def test_report_markdown_and_csv(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """`--format markdown` gives a Markdown table, `--format csv` a CSV with a header row."""
+    db = tmp_path / "md-demo.db"
+    start = (datetime.now(UTC) - timedelta(days=2)).date()
+    code, out, err = demo(capsys, db, "--start", start.isoformat())
+    assert code == 0, err
+    printed = printed_count(out)
+    code, out, _ = run(capsys, "report", "--db", str(db), "--since", "7d", "--format", "markdown")
+    assert code == 0
+    assert out.splitlines()[1] == "|---|---:|---:|"
+    assert f"| questions | {printed} |" in out
+    code, out, _ = run(capsys, "report", "--db", str(db), "--since", "7d", "--format", "csv")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "figure,value,previous"
+    assert f"questions,{printed},0" in lines
