@@ -47,10 +47,10 @@ class Adapter(Protocol):
 
 def build_router() -> Router[Context]:
     """A router with every feature handler registered."""
-    from handlers import commands, nudge, summary, watch
+    from handlers import commands, escalate, nudge, summary, watch
 
     router: Router[Context] = Router()
-    for feature in (watch, nudge, commands, summary):
+    for feature in (watch, nudge, commands, summary, escalate):
         feature.setup(router)
     return router
 

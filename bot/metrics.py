@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.core.model import Question, ResponderRole
+from bot.core.model import Escalation, EscalationState, Question, ResponderRole
 from bot.storage.repos import Store
 
 
@@ -115,6 +115,40 @@ def compute(
         top_helpers=tuple(helpers.most_common(top)),
         busiest_channels=tuple(channels.most_common(top)),
         channels=dict(channels),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationFigures:
+    """Escalations opened in a period and where they stand now."""
+
+    opened: int
+    acknowledged: int
+    resolved: int
+    still_open: int
+    ack_median: float | None
+    resolve_median: float | None
+
+
+def escalation_figures(escalations: Sequence[Escalation]) -> EscalationFigures:
+    """Counts and median times to acknowledge and to resolve."""
+    acked = [
+        (e.acknowledged_at - e.opened_at).total_seconds()
+        for e in escalations
+        if e.acknowledged_at is not None
+    ]
+    resolved = [
+        (e.resolved_at - e.opened_at).total_seconds()
+        for e in escalations
+        if e.resolved_at is not None
+    ]
+    return EscalationFigures(
+        opened=len(escalations),
+        acknowledged=len(acked),
+        resolved=len(resolved),
+        still_open=sum(e.state != EscalationState.RESOLVED for e in escalations),
+        ack_median=percentile(acked, 0.5),
+        resolve_median=percentile(resolved, 0.5),
     )
 
 

@@ -140,6 +140,28 @@ class ChannelConfig(_Strict):
         return f"#{self.name}" if self.name else self.id
 
 
+class DestinationConfig(_Strict):
+    """A support or product channel that staff escalate members' messages to."""
+
+    name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    platform: Platform
+    channel: str = Field(min_length=1)
+    space: str = ""
+    # A reaction with this emoji (by staff) escalates here, e.g. "sos".
+    emoji: str | None = None
+    # Copy text from private channels and DMs here too (otherwise only a link).
+    allow_private_content: bool = False
+
+
+class EscalationConfig(_Strict):
+    """How escalations close the loop with the member."""
+
+    # Tell the member, in their thread, that the team has their message.
+    note_in_thread: bool = True
+    note_text: str = "Thanks! I've passed this to the {destination} team; we'll follow up here."
+    resolved_text: str = "Update from the {destination} team: {note}"
+
+
 class TrackingConfig(_Strict):
     """How questions and responses are recognised."""
 
@@ -250,6 +272,8 @@ class Settings(BaseSettings):
     calendars: dict[str, CalendarConfig] = Field(default_factory=dict)
     channels: list[ChannelConfig] = Field(default_factory=list)
     summaries: list[SummaryConfig] = Field(default_factory=list)
+    destinations: list[DestinationConfig] = Field(default_factory=list)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     on_call: list[OnCallConfig] = Field(default_factory=list)
 
     # Secrets: environment only (load_settings refuses them in a file).
@@ -288,6 +312,10 @@ class Settings(BaseSettings):
     def channel(self, platform: str, channel_id: str) -> ChannelConfig | None:
         """The configuration of a watched channel, or None when it is not watched."""
         return self._index.get((platform, channel_id))
+
+    def destination(self, name: str) -> DestinationConfig | None:
+        """The escalation destination called `name`."""
+        return next((d for d in self.destinations if d.name == name.lower()), None)
 
     def build_calendars(self) -> dict[str, Calendar]:
         """Every named calendar, plus the built-in always-open one."""
@@ -344,6 +372,11 @@ def _cross_checks(settings: Settings) -> list[str]:
         if key in seen:
             problems.append(f"{where}.id: channel {channel.platform}:{channel.id} is listed twice")
         seen.add(key)
+    names: set[str] = set()
+    for i, destination in enumerate(settings.destinations):
+        if destination.name in names:
+            problems.append(f"destinations[{i}].name: {destination.name!r} is used twice")
+        names.add(destination.name)
     for name, cal in settings.calendars.items():
         try:
             cal.build(name)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.core.model import PostItem, Question
-from bot.metrics import Figures
+from bot.metrics import EscalationFigures, Figures
 from config.settings import Settings, format_duration
 
 EXCERPT = 90
@@ -102,6 +102,17 @@ def figure_lines(
             )
         )
     return lines
+
+
+def escalation_line(e: EscalationFigures) -> str | None:
+    """One line on the period's escalations, or None when there were none."""
+    if not e.opened:
+        return None
+    return (
+        f"Escalations: {e.opened} opened, {e.acknowledged} acknowledged "
+        f"(median {seconds(e.ack_median)}), {e.resolved} resolved "
+        f"(median {seconds(e.resolve_median)}), {e.still_open} still open"
+    )
 
 
 def figure_values(f: Figures) -> dict[str, float | int | None]:

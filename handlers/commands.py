@@ -12,9 +12,10 @@ from bot.context import Context
 from bot.core.events import CommandInvoked
 from bot.core.model import MessageRef, Post, Reply
 from bot.core.router import PermissionDenied, Router, UsageError
-from bot.metrics import figures
+from bot.metrics import escalation_figures, figures
+from bot.storage.repos import Repo
 from config.settings import format_duration, parse_duration
-from handlers._format import channel_label, figure_lines, waiting_items
+from handlers._format import channel_label, escalation_line, figure_lines, waiting_items
 
 # Slack sends channel mentions as <#C123|name>; Discord as <#123>; people type #name.
 _CHANNEL = re.compile(r"^<#(?P<id>[A-Za-z0-9]+)(?:\|(?P<name>[^>]*))?>$|^#?(?P<plain>[\w.-]+)$")
@@ -104,6 +105,9 @@ def setup(router: Router[Context]) -> None:
             f"Last {format_duration(period)} (changes against the {format_duration(period)} before)"
         )
         lines = figure_lines(f, ctx.settings, event.channel.platform, previous)
+        escalations = await ctx.store.read(Repo.escalations_between, now - period, now)
+        if line := escalation_line(escalation_figures(escalations)):
+            lines.append(line)
         return Reply("\n".join([title, *lines]), post=Post("\n".join(lines), title))
 
     @router.command(

@@ -18,11 +18,11 @@ from bot.core.events import CommandInvoked
 from bot.core.model import ChannelRef, Post, Reply
 from bot.core.platform import PlatformError
 from bot.core.router import Router, UsageError
-from bot.metrics import compute, figures, percentile
+from bot.metrics import compute, escalation_figures, figures, percentile
 from bot.storage.repos import Repo
 from bot.topics import key_phrases
 from config.settings import WEEKDAYS, Settings, SummaryConfig, parse_duration
-from handlers._format import figure_lines, waiting_items
+from handlers._format import escalation_line, figure_lines, waiting_items
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,9 @@ async def build_summary(
         )
         return Post(text, title)
     lines = figure_lines(current, ctx.settings, config.platform, previous)
+    escalations = await ctx.store.read(Repo.escalations_between, start, end)
+    if line := escalation_line(escalation_figures(escalations)):
+        lines.append(line)
     topics = key_phrases(q.text for q in questions)
     if topics:
         lines.append("Recurring topics: " + ", ".join(f"“{p}” ({n})" for p, n in topics))

@@ -110,6 +110,7 @@ class World:
             watched_channel=watched,
             is_thread_starter=starter,
         )
+        self.platform.remember(message)  # what the platform can show the bot later
         await self.app.handle(MessagePosted(event_id, message))
         return ref
 

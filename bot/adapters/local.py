@@ -36,6 +36,7 @@ class LocalPlatform:
 
     clock: Clock
     staff: frozenset[str] = frozenset()
+    private: frozenset[str] = frozenset()
     space: str = "local"
     name: str = PLATFORM
     transcript: list[Sent] = field(default_factory=list)
@@ -74,6 +75,22 @@ class LocalPlatform:
         ref = self._next_ref(f"dm-{user.user}")
         self._record(Sent(self.clock.now(), "dm", user.user, post.text, post, ref))
         return ref
+
+    async def update(self, message: MessageRef, post: Post) -> None:
+        """Replace a bot message's content (kept in the transcript as an update)."""
+        where = f"{message.channel}/{message.message}"
+        self._record(Sent(self.clock.now(), "update", where, post.text, post, message))
+
+    async def fetch(self, message: MessageRef) -> Message | None:
+        """A community message seen with remember(), or None."""
+        for seen in self.messages.get(message.channel, []):
+            if seen.ref == message:
+                return seen
+        return None
+
+    async def is_private(self, channel: ChannelRef) -> bool:
+        """Private channels are the ones listed in `private`."""
+        return channel.channel in self.private
 
     async def react(self, message: MessageRef, emoji: str) -> None:
         """React to a message."""

@@ -77,12 +77,29 @@ class CommandInvoked(Inbound):
 
 @dataclass(frozen=True, slots=True)
 class ShortcutInvoked(Inbound):
-    """A message shortcut / context-menu command (`name`) used on `target`."""
+    """A message shortcut / context-menu command (`name`) used on `target`.
+
+    Platforms that ask for details first (a Slack modal, a Discord select menu) pass
+    what the user chose as `destination` and `reason`.
+    """
 
     name: str
     target: MessageRef
     user: UserRef
     at: datetime
+    destination: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ActionInvoked(Inbound):
+    """A button on one of the bot's posts was pressed (`note`: text typed in a follow-up form)."""
+
+    action: str
+    value: str
+    user: UserRef
+    at: datetime
+    note: str = ""
 
 
 # --- domain ----------------------------------------------------------------

@@ -146,6 +146,50 @@ class Question:
         )
 
 
+class EscalationState(StrEnum):
+    """Where an escalation is: with the team, seen by someone, or dealt with."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """A member's message handed to a support or product channel."""
+
+    id: int
+    original: MessageRef
+    question_id: int | None
+    destination: str
+    target: ChannelRef
+    post: MessageRef | None
+    author: str
+    author_name: str
+    excerpt: str
+    private_source: bool
+    reason: str
+    state: EscalationState
+    opened_at: datetime
+    opened_by: str
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    resolution: str | None = None
+    original_deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PostAction:
+    """A button on a post; pressing it comes back as an `ActionInvoked` with `value`."""
+
+    id: str
+    label: str
+    value: str
+    style: str = ""  # "primary", "danger" or "" (platforms map these)
+
+
 @dataclass(frozen=True, slots=True)
 class PostItem:
     """One line of a list in a post, optionally linked to a message."""
@@ -161,6 +205,7 @@ class Post:
     `text` is always a complete plain-text rendering (Slack's notification fallback,
     the local transcript); `title`, `items` and `footer` are the structured form.
     `image` is an optional PNG attachment (the summary chart) named `image_name`.
+    `fields` are labelled facts (author, channel, age); `actions` are buttons.
     """
 
     text: str
@@ -170,6 +215,8 @@ class Post:
     more: int = 0
     image: bytes | None = None
     image_name: str = ""
+    fields: tuple[tuple[str, str], ...] = ()
+    actions: tuple[PostAction, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,18 @@ class Platform(Protocol):
         """Send `user` a direct message."""
         ...
 
+    async def update(self, message: MessageRef, post: Post) -> None:
+        """Replace the content of a message the bot posted (an escalation's state)."""
+        ...
+
+    async def fetch(self, message: MessageRef) -> Message | None:
+        """A message by its ref, or None when the bot cannot see it (or it is gone)."""
+        ...
+
+    async def is_private(self, channel: ChannelRef) -> bool:
+        """Whether a channel is private (or a DM): its content must not be copied out."""
+        ...
+
     async def react(self, message: MessageRef, emoji: str) -> None:
         """Add the bot's reaction `emoji` to `message`."""
         ...

@@ -18,6 +18,9 @@ from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 import aiosqlite
 
 from bot.core.model import (
+    ChannelRef,
+    Escalation,
+    EscalationState,
     Message,
     MessageRef,
     Question,
@@ -189,6 +192,60 @@ def _row_to_question(row: sqlite3.Row) -> Question:
 def _reasons(reasons: tuple[str, ...]) -> str:
     """Reasons are short phrases without line breaks: one per line is enough."""
     return "\n".join(r.replace("\n", " ") for r in reasons)
+
+
+ESCALATION_COLUMNS = (
+    "id, platform, space, channel, message_id, question_id, destination, dest_platform, "
+    "dest_space, dest_channel, dest_message, author, author_name, excerpt, private_source, "
+    "reason, state, opened_at, opened_by, acknowledged_at, acknowledged_by, resolved_at, "
+    "resolved_by, resolution, original_deleted"
+)
+_ESCALATION_UPDATABLE = frozenset(
+    {
+        "dest_message",
+        "state",
+        "acknowledged_at",
+        "acknowledged_by",
+        "resolved_at",
+        "resolved_by",
+        "resolution",
+        "original_deleted",
+    }
+)
+
+
+def _row_to_escalation(row: sqlite3.Row) -> Escalation:
+    (
+        eid, platform, space, channel, message_id, question_id, destination, dest_platform,
+        dest_space, dest_channel, dest_message, author, author_name, excerpt, private_source,
+        reason, state, opened_at, opened_by, acknowledged_at, acknowledged_by, resolved_at,
+        resolved_by, resolution, original_deleted,
+    ) = row  # fmt: skip
+    target = ChannelRef(dest_platform, dest_space, dest_channel)
+    return Escalation(
+        id=eid,
+        original=MessageRef(platform, space, channel, message_id),
+        question_id=question_id,
+        destination=destination,
+        target=target,
+        post=MessageRef(dest_platform, dest_space, dest_channel, dest_message)
+        if dest_message
+        else None,
+        author=author,
+        author_name=author_name,
+        excerpt=excerpt,
+        private_source=bool(private_source),
+        reason=reason,
+        state=EscalationState(state),
+        opened_at=_must(opened_at),
+        opened_by=opened_by,
+        acknowledged_at=from_ts(acknowledged_at),
+        acknowledged_by=acknowledged_by,
+        resolved_at=from_ts(resolved_at),
+        resolved_by=resolved_by,
+        resolution=resolution,
+        original_deleted=bool(original_deleted),
+    )
 
 
 P = ParamSpec("P")
@@ -519,6 +576,88 @@ class Repo:
             "WHERE summary = ? AND kind = ? AND period_start = ?",
             (sent_at.timestamp(), summary, kind, period_start.timestamp()),
         )
+
+    # --- escalations -------------------------------------------------------------
+
+    def insert_escalation(self, new: Escalation) -> Escalation | None:
+        """Record a new escalation; None if that message was escalated already."""
+        o, t = new.original, new.target
+        row = self._one(
+            "INSERT OR IGNORE INTO escalations (platform, space, channel, message_id, "
+            "question_id, destination, dest_platform, dest_space, dest_channel, author, "
+            "author_name, excerpt, private_source, reason, state, opened_at, opened_by) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?) "
+            f"RETURNING {ESCALATION_COLUMNS}",
+            (
+                o.platform, o.space, o.channel, o.message, new.question_id, new.destination,
+                t.platform, t.space, t.channel, new.author, new.author_name, new.excerpt,
+                int(new.private_source), new.reason, new.opened_at.timestamp(), new.opened_by,
+            ),
+        )  # fmt: skip
+        if row is None:
+            return None
+        escalation = _row_to_escalation(row)
+        self.log_escalation(escalation.id, new.opened_at, "opened", new.opened_by, new.reason)
+        return escalation
+
+    def escalation_by_original(self, ref: MessageRef) -> Escalation | None:
+        """The escalation of a message, if it was escalated."""
+        row = self._one(
+            f"SELECT {ESCALATION_COLUMNS} FROM escalations "
+            "WHERE platform = ? AND space = ? AND channel = ? AND message_id = ?",
+            (ref.platform, ref.space, ref.channel, ref.message),
+        )
+        return _row_to_escalation(row) if row else None
+
+    def escalation(self, escalation_id: int) -> Escalation | None:
+        """An escalation by id."""
+        row = self._one(
+            f"SELECT {ESCALATION_COLUMNS} FROM escalations WHERE id = ?", (escalation_id,)
+        )
+        return _row_to_escalation(row) if row else None
+
+    def update_escalation(self, escalation_id: int, **fields: object) -> Escalation:
+        """Change some columns of an escalation and return its new version."""
+        unknown = set(fields) - _ESCALATION_UPDATABLE
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        values = [v.timestamp() if isinstance(v, datetime) else v for v in fields.values()]
+        # Column names come from the whitelist above, never from input.
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        row = self._one(
+            f"UPDATE escalations SET {assignments} WHERE id = ? RETURNING {ESCALATION_COLUMNS}",
+            (*values, escalation_id),
+        )
+        if row is None:
+            raise LookupError(f"escalation {escalation_id} vanished")
+        return _row_to_escalation(row)
+
+    def log_escalation(
+        self, escalation_id: int, at: datetime, kind: str, actor: str | None, detail: str | None
+    ) -> None:
+        """Append to an escalation's history."""
+        self._all(
+            "INSERT INTO escalation_log (escalation_id, at, kind, actor, detail) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (escalation_id, at.timestamp(), kind, actor, detail),
+        )
+
+    def escalation_history(self, escalation_id: int) -> list[tuple[datetime, str, str | None]]:
+        """An escalation's history: when, what, who."""
+        rows = self._all(
+            "SELECT at, kind, actor FROM escalation_log WHERE escalation_id = ? ORDER BY at, rowid",
+            (escalation_id,),
+        )
+        return [(_must(r[0]), r[1], r[2]) for r in rows]
+
+    def escalations_between(self, start: datetime, end: datetime) -> list[Escalation]:
+        """Escalations opened in [start, end), oldest first."""
+        rows = self._all(
+            f"SELECT {ESCALATION_COLUMNS} FROM escalations WHERE opened_at >= ? AND opened_at < ? "
+            "ORDER BY opened_at",
+            (start.timestamp(), end.timestamp()),
+        )
+        return [_row_to_escalation(r) for r in rows]
 
 
 class Store:
