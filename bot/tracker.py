@@ -42,7 +42,7 @@ from bot.core.model import (
     Stage,
     UserRef,
 )
-from bot.detect import detect_question
+from bot.detect import Detection, detect_question
 from bot.hours import Calendar
 from bot.storage.repos import NewQuestion, Repo
 from config.settings import ChannelConfig, Settings
@@ -347,9 +347,13 @@ class Tracker:
     ) -> list[QuestionEvent]:
         # Every forum post is a request, whatever the channel's mode says.
         mode = "every-post" if message.is_thread_starter else config.mode
-        verdict = detect_question(
-            message.text, mode=mode, threshold=self.settings.tracking.detection_threshold
-        )
+        if message.content_hidden and not message.text.strip() and mode == "every-post":
+            # Every post here is a request; not being shown its words changes nothing.
+            verdict = Detection(True, 0.8, ("every-post channel, text not visible to the bot",))
+        else:
+            verdict = detect_question(
+                message.text, mode=mode, threshold=self.settings.tracking.detection_threshold
+            )
         if not verdict.is_question:
             return []
         calendar = self.calendars[config.calendar]

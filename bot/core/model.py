@@ -58,7 +58,9 @@ class Message:
     `None` means a top-level post. `watched_channel` is the configured channel the
     message belongs to (the parent channel of a Discord thread or forum post); it
     defaults to the channel the message lives in. `is_thread_starter` marks the
-    opening message of a forum post: every forum post is a request.
+    opening message of a forum post: every forum post is a request. `content_hidden`
+    says the platform withheld the text (Discord without the message-content intent):
+    an empty text then means "unknown", not "nothing was said".
     """
 
     ref: MessageRef
@@ -70,6 +72,7 @@ class Message:
     mentions: tuple[str, ...] = ()
     watched_channel: str = ""
     is_thread_starter: bool = False
+    content_hidden: bool = False
 
     @property
     def config_channel(self) -> str:

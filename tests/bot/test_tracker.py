@@ -357,3 +357,23 @@ async def test_resolving_after_the_target_without_answer_keeps_the_breach(world:
     f = await figures(world.store, start, now, now)
     assert (await world.question(q)).breached
     assert (f.met_target, f.decided, f.breaches) == (0, 1, 1)
+
+
+async def test_hidden_text_in_every_post_channel_is_still_a_request(world: World) -> None:
+    """Without the message text (Discord without the content intent) support posts count."""
+    from bot.core.events import MessagePosted
+    from bot.core.model import Message
+
+    ref = MessageRef("local", "T1", "support", "hidden-1")
+    hidden = Message(ref, world.user("maria"), "", world.clock.now(), content_hidden=True)
+    await world.app.handle(MessagePosted(None, hidden))
+    assert (await world.question(ref)).reasons == (
+        "every-post channel, text not visible to the bot",
+    )
+    chatter = MessageRef("local", "T1", "help", "hidden-2")
+    await world.app.handle(
+        MessagePosted(
+            None, Message(chatter, world.user("sven"), "", world.clock.now(), content_hidden=True)
+        )
+    )
+    assert await world.store.question_by_ref(chatter) is None
