@@ -1,0 +1,408 @@
+"""Replay a Slack or Discord export through the live pipeline on a virtual clock.
+
+Nothing is posted anywhere: the platform is a recorder, so the nudges the bot would
+have sent are counted, not sent. The result is what a community manager wants to know
+before installing Frontline: the numbers, the questions left behind, and what a
+response-time target would have meant.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from bot.adapters.local import LocalPlatform
+from bot.app import Frontline
+from bot.core.clock import VirtualClock
+from bot.core.events import MessagePosted
+from bot.core.model import Message, Question
+from bot.detect import Mode, detect_question
+from bot.hours import Calendar
+from bot.imports import open_export
+from bot.imports.common import ExportReader, ImportProblem
+from bot.metrics import Figures, compute
+from config.settings import (
+    ALWAYS_OPEN,
+    ChannelConfig,
+    Settings,
+    format_duration,
+    load_settings,
+)
+
+NUDGE_CHANNEL = "frontline-replay-nudges"
+WHAT_IF = (
+    ("15 min", timedelta(minutes=15)),
+    ("30 min", timedelta(minutes=30)),
+    ("1 h", timedelta(hours=1)),
+    ("4 h", timedelta(hours=4)),
+    ("1 business day", None),
+)
+BATCH = 2000
+
+
+@dataclass
+class ReplayOptions:
+    """What `frontline replay` was asked to do."""
+
+    path: Path
+    fmt: str = "auto"
+    config: Path | None = None
+    channels: list[str] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    out: Path | None = None
+    report: Path | None = None
+    all_messages: bool = False
+    database: str = ":memory:"
+    progress: bool | None = None  # None: only when stderr is a terminal
+
+
+@dataclass
+class ReplayResult:
+    """Everything the report is made of."""
+
+    platform: str
+    questions: list[Question]
+    figures: Figures
+    start: datetime
+    end: datetime
+    messages: int
+    problems: list[ImportProblem]
+    nudges: int
+    calendars: dict[str, Calendar]
+    channel_names: dict[str, str]
+    elapsed: float
+    not_questions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def replay_settings(reader: ExportReader, config: Path | None) -> Settings:
+    """The configuration to replay with: the given file, or every channel with defaults.
+
+    Without a file every channel in the export is watched with a 1 h target around
+    the clock, and breaches are "nudged" into a recorder so they can be counted.
+    """
+    if config is not None:
+        settings = load_settings(config)
+        if not any(c.platform == reader.platform for c in settings.channels):
+            raise ValueError(
+                f"{config} watches no {reader.platform} channel; add [[channels]] with "
+                f'platform = "{reader.platform}" and the ids from the export'
+            )
+        return settings
+    channels = [
+        {
+            "platform": reader.platform,
+            "id": channel_id,
+            "name": name,
+            "target": "1h",
+            "nudge_channel": NUDGE_CHANNEL,
+        }
+        for channel_id, name in sorted(reader.channel_names.items())
+    ]
+    return load_settings(data={"bot": {"database": ":memory:"}, "channels": channels})
+
+
+def _staff(settings: Settings, platform: str) -> frozenset[str]:
+    staff = settings.staff
+    ids = {"slack": staff.slack_users, "discord": staff.discord_users}.get(platform, [])
+    return frozenset(ids)
+
+
+class Progress:
+    """A one-line progress counter on a terminal; silent in pipes and CI."""
+
+    def __init__(self, enabled: bool, stream: IO[str] = sys.stderr) -> None:
+        self.enabled = enabled
+        self.stream = stream
+        self.count = 0
+        self.began = time.perf_counter()
+        self._shown = 0.0
+
+    def tick(self, n: int = 1) -> None:
+        """Count `n` more messages; redraw at most a few times a second."""
+        self.count += n
+        now = time.perf_counter()
+        if self.enabled and now - self._shown > 0.25:
+            self._shown = now
+            rate = self.count / max(now - self.began, 1e-9)
+            self.stream.write(f"\rreplaying: {self.count:,} messages ({rate:,.0f}/s)")
+            self.stream.flush()
+
+    def done(self) -> None:
+        """Clear the line."""
+        if self.enabled:
+            self.stream.write("\r" + " " * 60 + "\r")
+            self.stream.flush()
+
+
+async def replay(options: ReplayOptions) -> ReplayResult:
+    """Read the export, play it through the pipeline, and gather the results."""
+    began = time.perf_counter()
+    reader = open_export(
+        options.path,
+        options.fmt,
+        channels=options.channels,
+        since=options.since,
+        until=options.until,
+    )
+    settings = replay_settings(reader, options.config)
+    watched = {c.id: c for c in settings.channels if c.platform == reader.platform}
+    show = sys.stderr.isatty() if options.progress is None else options.progress
+    progress = Progress(show and not os.environ.get("CI"))
+    not_questions: list[dict[str, Any]] = []
+    first: datetime | None = None
+    last: datetime | None = None
+
+    def timeline() -> Iterator[tuple[datetime, MessagePosted]]:
+        nonlocal first, last
+        for message in reader.messages():
+            progress.tick()
+            first = first or message.posted_at
+            last = message.posted_at
+            if options.all_messages:
+                _maybe_not_question(message, watched, not_questions)
+            yield message.posted_at, MessagePosted(None, message)
+
+    start_clock = options.since or datetime(1970, 1, 1, tzinfo=UTC)
+    clock = VirtualClock(start_clock)
+    platform = LocalPlatform(clock, staff=_staff(settings, reader.platform), space=reader.space)
+    platform.name = reader.platform
+    async with Frontline.open(
+        settings, clock, {reader.platform: platform}, database=options.database
+    ) as app:
+        await app.play(timeline(), batch=BATCH)
+        progress.done()
+        if first is None or last is None:
+            raise ValueError(f"{options.path}: no messages to replay")
+        start, end = first, last
+        if options.until:
+            end = max(end, options.until)
+        await app.advance_to(end)
+        questions = await app.ctx.store.asked_between(start, end + timedelta(microseconds=1))
+        figures = compute(questions, start, end + timedelta(microseconds=1), end)
+    if not_questions:
+        asked = {(q.watched_channel, q.ref.message) for q in questions}
+        not_questions = [n for n in not_questions if (n["channel"], n["ts"]) not in asked]
+    return ReplayResult(
+        platform=reader.platform,
+        questions=questions,
+        figures=figures,
+        start=start,
+        end=end,
+        messages=progress.count,
+        problems=list(reader.problems),
+        nudges=sum(q.nudges for q in questions),
+        calendars=settings.build_calendars(),
+        channel_names=dict(reader.channel_names),
+        elapsed=time.perf_counter() - began,
+        not_questions=not_questions,
+    )
+
+
+def _maybe_not_question(
+    message: Message, watched: dict[str, ChannelConfig], out: list[dict[str, Any]]
+) -> None:
+    """Remember a top-level human message the detector would not track (--all-messages)."""
+    config = watched.get(message.config_channel)
+    if config is None or message.author.is_bot or message.thread_root or message.reply_to:
+        return
+    mode: Mode = "every-post" if message.is_thread_starter else config.mode
+    verdict = detect_question(message.text, mode=mode)
+    if verdict.is_question:
+        return  # it may still be a reply by mention: filtered against the questions later
+    out.append(
+        {
+            "platform": message.ref.platform,
+            "channel": message.config_channel,
+            "ts": message.ref.message,
+            "user": message.author.user,
+            "text": message.text,
+            "score": round(verdict.score, 4),
+            "state": "not_a_question",
+            "first_response_ts": None,
+            "first_responder": None,
+            "responder_role": None,
+            "ttfr_seconds": None,
+            "ttfr_business_seconds": None,
+            "breached": False,
+            "nudges": 0,
+        }
+    )
+
+
+def result_line(question: Question) -> dict[str, Any]:
+    """One line of results.jsonl, with exactly the documented keys."""
+    return {
+        "platform": question.ref.platform,
+        "channel": question.watched_channel,
+        "ts": question.ref.message,
+        "user": question.asker,
+        "text": question.text,
+        "score": round(question.score, 4),
+        "state": question.state.value,
+        "first_response_ts": question.first_response_id,
+        "first_responder": question.first_responder,
+        "responder_role": question.responder_role.value if question.responder_role else None,
+        "ttfr_seconds": question.ttfr_seconds,
+        "ttfr_business_seconds": question.ttfr_business_seconds,
+        "breached": question.breached,
+        "nudges": question.nudges,
+    }
+
+
+def write_results(result: ReplayResult, out: IO[str]) -> None:
+    """results.jsonl: one line per question (and per other message with --all-messages)."""
+    lines = [result_line(q) for q in result.questions] + result.not_questions
+    lines.sort(key=lambda line: (line["channel"], _sort_key(line["ts"])))
+    for line in lines:
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def _sort_key(ts: str) -> tuple[int, str]:
+    return (len(ts), ts)
+
+
+# --- the report ------------------------------------------------------------------
+
+
+def business_day(calendar: Calendar) -> timedelta:
+    """One working day of `calendar`: its open hours on an average open weekday."""
+    if calendar.always_open:
+        return timedelta(days=1)
+    spans = [
+        sum((_span(a, b) for a, b in intervals), timedelta())
+        for intervals in calendar.weekly.values()
+        if intervals
+    ]
+    return sum(spans, timedelta()) / len(spans) if spans else timedelta(days=1)
+
+
+def _span(start: Any, end: Any) -> timedelta:
+    base = datetime(2000, 1, 1)  # noqa: DTZ001 - wall-clock arithmetic within one day
+    begin = base.replace(hour=start.hour, minute=start.minute)
+    finish = base.replace(hour=end.hour, minute=end.minute)
+    return (finish - begin) if finish > begin else (finish + timedelta(days=1) - begin)
+
+
+def what_if(result: ReplayResult) -> list[tuple[str, int, int]]:
+    """Questions answered within each alternative target, of those whose outcome is known."""
+    rows: list[tuple[str, int, int]] = []
+    for label, target in WHAT_IF:
+        met = decided = 0
+        for q in result.questions:
+            calendar = result.calendars.get(q.calendar) or result.calendars[ALWAYS_OPEN]
+            limit = (target or business_day(calendar)).total_seconds()
+            if q.ttfr_business_seconds is not None:
+                decided += 1
+                met += q.ttfr_business_seconds <= limit
+            elif q.resolved_at is None and q.is_waiting:
+                waited = calendar.business_elapsed(q.asked_at, result.end).total_seconds()
+                decided += waited >= limit
+        rows.append((label, met, decided))
+    return rows
+
+
+def per_day(result: ReplayResult) -> list[tuple[date, Figures]]:
+    """The figures of each day (UTC) with questions."""
+    days: dict[date, list[Question]] = defaultdict(list)
+    for q in result.questions:
+        days[q.asked_at.date()].append(q)
+    out = []
+    for day in sorted(days):
+        start = datetime.combine(day, datetime.min.time(), UTC)
+        out.append((day, compute(days[day], start, start + timedelta(days=1), result.end)))
+    return out
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{part / whole:.0%}" if whole else "–"
+
+
+def _dur(seconds: float | None) -> str:
+    return "–" if seconds is None else format_duration(seconds)
+
+
+def render_report(result: ReplayResult, title: str, link: Callable[[Question], str]) -> str:
+    """The Markdown report."""
+    f = result.figures
+    span_days = max(1, (result.end - result.start).days + 1)
+    out = [
+        f"# Frontline replay: {title}",
+        "",
+        f"{result.messages:,} messages from {result.start:%Y-%m-%d} to {result.end:%Y-%m-%d} "
+        f"({span_days} days), {len(result.channel_names)} channels, "
+        f"replayed in {result.elapsed:.1f} s.",
+        "",
+        "## Figures",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| Questions | {f.questions} |",
+        f"| Answered | {f.answered} ({_pct(f.answered, f.questions)}) |",
+        f"| … by the community / by staff | {f.by_community} / {f.by_staff} |",
+        f"| Time to first response, median / p90 | {_dur(f.ttfr_median)} / {_dur(f.ttfr_p90)} |",
+        f"| Business time, median / p90 | {_dur(f.business_median)} / {_dur(f.business_p90)} |",
+        f"| Within target | {f.met_target} of {f.decided} ({_pct(f.met_target, f.decided)}) |",
+        f"| Breaches | {f.breaches} |",
+        f"| Nudges the bot would have sent | {result.nudges} |",
+        f"| Still waiting at the end | {f.waiting} |",
+        "",
+        "## What if the target had been…",
+        "",
+        "| Target | Answered within it | Share |",
+        "|---|---|---|",
+    ]
+    out += [
+        f"| {label} | {met} of {decided} | {_pct(met, decided)} |"
+        for label, met, decided in what_if(result)
+    ]
+    out += [
+        "",
+        "## Per day",
+        "",
+        "| Day | Questions | Answered | Median | p90 | Within target | Breaches |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for day, d in per_day(result):
+        out.append(
+            f"| {day} | {d.questions} | {_pct(d.answered, d.questions)} | {_dur(d.ttfr_median)} "
+            f"| {_dur(d.ttfr_p90)} | {_pct(d.met_target, d.decided)} | {d.breaches} |"
+        )
+    waiting = sorted((q for q in result.questions if q.is_waiting), key=lambda q: q.asked_at)
+    out += ["", "## Longest-waiting unanswered questions", ""]
+    if not waiting:
+        out.append("None: every question got a response.")
+    for q in waiting[:20]:
+        channel = result.channel_names.get(q.watched_channel, q.watched_channel)
+        waited = format_duration(result.end - q.asked_at)
+        text = " ".join(q.text.split())[:100].replace("|", "\\|")
+        out.append(
+            f"1. #{channel} · {q.asker_name or q.asker} · {q.asked_at:%Y-%m-%d %H:%M} UTC · "
+            f"waited {waited} · “{text}” · {link(q)}"
+        )
+    if len(waiting) > 20:
+        out.append(f"\n…and {len(waiting) - 20} more.")
+    if result.problems:
+        out += ["", "## Problems in the export", ""]
+        out += [f"- {p}" for p in result.problems[:50]]
+        if len(result.problems) > 50:
+            out.append(f"- …and {len(result.problems) - 50} more")
+    return "\n".join(out) + "\n"
+
+
+def message_link(question: Question, slack_base: str = "https://slack.com") -> str:
+    """A link to the original message (Slack exports do not name the workspace's domain)."""
+    ref = question.ref
+    if ref.platform == "discord":
+        return f"https://discord.com/channels/{ref.space}/{ref.channel}/{ref.message}"
+    if ref.platform == "slack":
+        return f"{slack_base.rstrip('/')}/archives/{ref.channel}/p{ref.message.replace('.', '')}"
+    return f"{ref.channel}/{ref.message}"

@@ -1,0 +1,1 @@
+"""Tests for the export readers in bot/imports (Slack workspace exports, DiscordChatExporter)."""
