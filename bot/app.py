@@ -113,31 +113,41 @@ class Frontline:
         return clock
 
     def _sweeps_until(
-        self, repo: Repo, start: datetime, when: datetime, out: list[Decided]
-    ) -> None:
+        self,
+        repo: Repo,
+        start: datetime,
+        when: datetime,
+        out: list[Decided],
+        due: datetime | None,
+    ) -> datetime | None:
         """Sweep on every tick of the live grid up to `when` on which something is due.
 
         The live sweep wakes every `bot.sweep_interval`; skipping the ticks where
         nothing is due changes nothing, so a quiet week costs nothing while the
         decisions and their timing stay the live bot's. No sweep runs before `start`
         (time never goes back: after downtime, what is overdue is swept at once).
+        `due` is the earliest deadline as far as the caller knows (early is harmless:
+        the sweep then finds nothing); the next one is returned for the following call.
         """
         interval = max(self.ctx.settings.bot.sweep_interval.total_seconds(), 1.0)
-        while (due := repo.next_due_at()) is not None:
+        while due is not None:
             tick = datetime.fromtimestamp(math.ceil(due.timestamp() / interval) * interval, UTC)
             tick = max(tick, start)
             if tick > when:
-                return
+                return due
             out.append(Decided(tick, self.ctx.tracker.sweep(repo, tick), swept=True))
+            due = repo.next_due_at()
+        return None
 
     async def _publish(self, decided: list[Decided]) -> None:
         clock = self._virtual_clock()
-        for item in decided:
-            clock.set(item.at)
-            if item.swept:
-                await self.ctx.publish_sweep(item.at, item.events)
-            else:
-                await self.ctx.emit(item.events)
+        async with self.ctx.store.batched():
+            for item in decided:
+                clock.set(item.at)
+                if item.swept:
+                    await self.ctx.publish_sweep(item.at, item.events)
+                else:
+                    await self.ctx.emit(item.events)
 
     def _next_scheduled(self, after: datetime) -> tuple[datetime, str] | None:
         """The next calendar job (a summary) due after `after`, if any."""
@@ -163,7 +173,7 @@ class Frontline:
 
             def unit(repo: Repo, start: datetime = start, stop: datetime = stop) -> list[Decided]:
                 decided: list[Decided] = []
-                self._sweeps_until(repo, start, stop, decided)
+                self._sweeps_until(repo, start, stop, decided, repo.next_due_at())
                 return decided
 
             await self._publish(await self.ctx.store.write(unit))
@@ -217,13 +227,21 @@ class Frontline:
         def unit(repo: Repo) -> list[Decided]:
             decided: list[Decided] = []
             now = start
+            # Asking the store for the next deadline after every event would be one more
+            # query per message: the deadlines an event sets are in the events it returns.
+            due = repo.next_due_at()
             for at, event in chunk:
-                self._sweeps_until(repo, now, at, decided)
+                due = self._sweeps_until(repo, now, at, decided, due)
                 now = max(now, at)
                 subject = tracker.subject(event)
                 if subject is not False:
                     is_staff = subject is not None and staff[subject]
-                    decided.append(Decided(at, tracker.apply(repo, event, is_staff)))
+                    events = tracker.apply(repo, event, is_staff)
+                    decided.append(Decided(at, events))
+                    for changed in events:
+                        set_at = changed.question.due_at
+                        if set_at is not None and (due is None or set_at < due):
+                            due = set_at
             return decided
 
         await self._publish(await self.ctx.store.write(unit))

@@ -97,7 +97,7 @@ async def deliver(ctx: Context, at: datetime, nudges: list[NudgeDue]) -> None:
             log.warning("nudge to %s failed (%s); %d questions", destination, exc, len(batch))
             continue
         where = destination.channel if isinstance(destination, ChannelRef) else destination.user
-        await ctx.store.write(_record, [n.question for n in batch], at, where)
+        await ctx.store.record(_record, [n.question for n in batch], at, where)
 
 
 def _record(repo: Repo, questions: list[Question], at: datetime, where: str) -> None:

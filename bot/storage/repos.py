@@ -10,7 +10,8 @@ thread runs units one after another, so they never interleave.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
@@ -665,6 +666,7 @@ class Store:
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
+        self._deferred: list[Callable[[Repo], object]] | None = None
 
     @classmethod
     async def open(cls, database: str) -> Store:
@@ -710,6 +712,39 @@ class Store:
             return result
 
         return await self._on_thread(unit)
+
+    async def record(
+        self, fn: Callable[Concatenate[Repo, P], object], *args: P.args, **kwargs: P.kwargs
+    ) -> None:
+        """Write something nobody waits to read back (a count, a log line).
+
+        Inside `batched()` it joins the batch's single transaction at the end; otherwise
+        it is written at once. Replay hands thousands of nudges to the handlers, and one
+        hop to the database thread per nudge would cost more than the replay itself.
+        """
+        if self._deferred is not None:
+            self._deferred.append(lambda repo: fn(repo, *args, **kwargs))
+            return
+        await self.write(fn, *args, **kwargs)
+
+    @asynccontextmanager
+    async def batched(self) -> AsyncIterator[None]:
+        """Collect `record()` writes made inside and store them in one transaction."""
+        if self._deferred is not None:  # already batching: the outer block flushes
+            yield
+            return
+        self._deferred = []
+        try:
+            yield
+        finally:
+            pending, self._deferred = self._deferred, None
+            if pending:
+
+                def flush(repo: Repo) -> None:
+                    for write in pending:
+                        write(repo)
+
+                await self.write(flush)
 
     async def read(
         self, fn: Callable[Concatenate[Repo, P], T], *args: P.args, **kwargs: P.kwargs
