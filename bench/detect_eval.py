@@ -6,7 +6,7 @@ is re-read from the shared data directory at run time.
 
 Usage::
 
-    .venv/bin/python bench/detect_eval.py [--split dev|test|holdout|all] [--show-errors]
+    .venv/bin/python bench/detect_eval.py [--split dev|test|holdout|holdout2|all] [--show-errors]
     .venv/bin/python bench/detect_eval.py --draw-sample   # re-derive the sampled keys
 
 How the samples were drawn and labelled, and what the figures mean, is in
@@ -33,11 +33,14 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LABEL_DIR = Path(__file__).resolve().parent / "detect_labels"
-# Label files. "holdout" was drawn and labelled after the first run on "test"
-# (see bench/DETECTION.md); "all" means every label file.
-SPLITS = ("dev", "test", "holdout")
+# Label files. "holdout" was drawn and labelled after the first run on "test", and
+# "holdout2" before the first run of v3 on it (see bench/DETECTION.md); "all" means
+# every label file.
+SPLITS = ("dev", "test", "holdout", "holdout2")
 IRC_DIRS = ("dev", "test")  # the IRC corpus's own folders, unrelated to SPLITS
 SEED = 20240611
+# holdout2 is drawn with its own seed from the keys no earlier sample took.
+HOLDOUT2_SEED = 20250402
 
 # Per source and per label split: a uniform random draw plus an enriched draw.
 UNIFORM_PER_SPLIT = 100
@@ -220,11 +223,18 @@ def sampling_pools(data_dir: Path) -> tuple[dict[str, list[str]], dict[str, dict
     return pools, texts
 
 
-def stratum_populations(data_dir: Path) -> dict[tuple[str, str], int]:
-    """Pool size of each holdout stratum: ``(source, "unmatched" | "enriched")``."""
+def stratum_populations(
+    data_dir: Path, exclude: frozenset[str] = frozenset()
+) -> dict[tuple[str, str], int]:
+    """Pool size of each holdout stratum: ``(source, "unmatched" | "enriched")``.
+
+    ``exclude`` removes keys that earlier samples took (holdout2 was drawn from the
+    rest, so its strata partition that smaller pool).
+    """
     pools, texts = sampling_pools(data_dir)
     sizes: dict[tuple[str, str], int] = {}
-    for source, keys in pools.items():
+    for source, all_keys in pools.items():
+        keys = [k for k in all_keys if k not in exclude]
         matching = sum(1 for k in keys if _ENRICH.search(texts[source][k]))
         sizes[(source, "enriched")] = matching
         sizes[(source, "unmatched")] = len(keys) - matching
@@ -232,7 +242,7 @@ def stratum_populations(data_dir: Path) -> dict[tuple[str, str], int]:
 
 
 def draw_samples(data_dir: Path, seed: int = SEED) -> dict[str, list[tuple[str, str, str]]]:
-    """Draw the disjoint dev/test/holdout samples as ``(source, key, stratum)`` rows.
+    """Draw the disjoint dev/test/holdout/holdout2 samples as ``(source, key, stratum)`` rows.
 
     Per source: shuffle the eligible pool with a fixed seed; the first
     ``2 * UNIFORM_PER_SPLIT`` keys form the uniform stratum (alternately test, dev);
@@ -241,6 +251,7 @@ def draw_samples(data_dir: Path, seed: int = SEED) -> dict[str, list[tuple[str, 
     The holdout split was added later from keys not drawn before: the first
     ``UNIFORM_PER_SPLIT`` keys after the uniform stratum that do not match
     ``_ENRICH`` ("unmatched") and the next ``ENRICHED_PER_SPLIT`` keys that do.
+    holdout2 came later still, from every key none of these took (:func:`draw_holdout2`).
     """
     rng = random.Random(seed)
     pools, texts = sampling_pools(data_dir)
@@ -267,7 +278,41 @@ def draw_samples(data_dir: Path, seed: int = SEED) -> dict[str, list[tuple[str, 
         ]
         result["holdout"] += [(source, k, "unmatched") for k in unmatched[:UNIFORM_PER_SPLIT]]
         result["holdout"] += [(source, k, "enriched") for k in held_enriched]
+    earlier = {key for rows in result.values() for _, key, _ in rows}
+    result["holdout2"] = draw_holdout2(data_dir, earlier)
     return result
+
+
+def draw_holdout2(
+    data_dir: Path, earlier: set[str], seed: int = HOLDOUT2_SEED
+) -> list[tuple[str, str, str]]:
+    """Draw holdout2: the holdout design, with its own seed, from keys not drawn before.
+
+    Per source, the eligible keys minus ``earlier`` (every dev/test/holdout key) are
+    sorted and shuffled with ``seed``; the first ``UNIFORM_PER_SPLIT`` that do not
+    match ``_ENRICH`` form the "unmatched" stratum and the first
+    ``ENRICHED_PER_SPLIT`` that do form the "enriched" one.
+    """
+    rng = random.Random(seed)
+    pools, texts = sampling_pools(data_dir)
+    rows: list[tuple[str, str, str]] = []
+    for source in ("clojurians", "irc"):
+        pool = sorted(k for k in pools[source] if k not in earlier)
+        rng.shuffle(pool)
+        matching = [k for k in pool if _ENRICH.search(texts[source][k])]
+        unmatched = [k for k in pool if not _ENRICH.search(texts[source][k])]
+        rows += [(source, k, "unmatched") for k in unmatched[:UNIFORM_PER_SPLIT]]
+        rows += [(source, k, "enriched") for k in matching[:ENRICHED_PER_SPLIT]]
+    return rows
+
+
+def earlier_keys(split: str) -> frozenset[str]:
+    """Keys of the label files drawn before ``split`` (only holdout2 has any)."""
+    if split != "holdout2":
+        return frozenset()
+    return frozenset(
+        row["key"] for name in ("dev", "test", "holdout") for row in load_label_rows(name)
+    )
 
 
 # ------------------------------------------------------------------- metrics
@@ -334,7 +379,7 @@ def evaluate_reweighted(
 ) -> tuple[float, float, float]:
     """Precision, recall and F1 with each stratum weighted up to its pool size.
 
-    Only meaningful for a split whose strata partition the pool (the holdout):
+    Only meaningful for a split whose strata partition the pool (holdout, holdout2):
     the result estimates the figures on the natural mix of messages.
     """
     tp = fp = fn = 0.0
@@ -497,11 +542,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 writer.writerow([source, key, stratum, split])
         return 0
     splits = SPLITS if args.split == "all" else (args.split,)
-    populations = stratum_populations(data_dir)
     everything: list[Example] = []
     for split in splits:
         examples = load_examples(split, data_dir)
         everything.extend(examples)
+        populations = stratum_populations(data_dir, earlier_keys(split))
         report(split, examples, args.show_errors, populations)
     speed(everything)
     return 0

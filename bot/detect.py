@@ -14,9 +14,14 @@ How it works:
    facts (had a link, had code, held pasted error output, had a '?' only in a
    quote).
 2. Tokenise the remaining prose and look up question openers ("how do",
-   "is there"), help phrases ("anyone know"), failure reports ("keeps timing
-   out") and negative cues (pleasantries, announcements, answers, a helper's
-   clarifying question, rhetorical questions).
+   "is there", a subject-less "trying to ..." or "looking for ..."), help
+   phrases ("anyone know", "not sure how to", "please advise"), failure and
+   symptom reports ("keeps timing out", "isn't loading", "stopped responding",
+   "getting a 403", "I can't X", "expected X but Y"), weaker cues that need
+   company (a regression such as "since upgrading", an odd result such as
+   "returns nothing"), feature requests ("it would be great if"), and negative
+   cues (pleasantries, announcements, answers, a helper's clarifying question,
+   rhetorical questions and musings, a problem explained to "you").
 3. Add the weights of the signals found to a bias and squash the sum through a
    logistic function. Every signal that fired becomes one of ``reasons``.
 
@@ -77,6 +82,9 @@ _W_WEAK_HELP: Final = 1.3
 _W_FAILURE: Final = 2.2
 _W_ERROR: Final = 2.6
 _W_FIRST_PERSON_PROBLEM: Final = 0.6
+_W_ODD_RESULT: Final = 1.7
+_W_REGRESSION: Final = 1.2
+_W_WISH: Final = 2.2
 _W_TOO_SHORT: Final = -3.0
 _W_ADDRESSED: Final = -0.7
 _W_RESOLVED: Final = -2.5
@@ -85,6 +93,7 @@ _W_RHETORICAL: Final = -2.8
 _W_ANSWER: Final = -1.8
 _W_ASKS_HELPER: Final = -2.2
 _W_TAG_Q: Final = -2.0
+_W_EXPLAINS: Final = -1.2
 # The score of posts that are not requests at all (empty, emoji, pleasantry), and
 # the lowest score of an accepted post in "every-post" mode.
 _SKIP_SCORE: Final = 0.02
@@ -332,6 +341,51 @@ _EXCLAMATIVE_NEXT: Final = _words(
     """
 )
 
+# Wh-words followed by a verb rather than an auxiliary.
+_WH_VERB_PAIRS: Final = frozenset(
+    [("how", "come"), ("what", "happens"), ("what", "happened"), ("what", "causes")]
+)
+
+# "what's the ...", "where's my ...": a contracted wh-word before a noun phrase.
+_WH_CONTRACTED: Final = _words("what's where's who's how's")
+_WH_CONTRACTED_NEXT: Final = _words("the a an my our")  # not "your": a helper asks that
+
+# Auxiliaries that, first in a sentence and followed by a noun, only start questions.
+_NOUN_AUXILIARIES: Final = _words("is are does")
+_NOT_NOUNS: Final = _words(
+    """
+    about after again all almost already also although always anything as at because
+    before being but by definitely either even ever exactly for from if in just kinda
+    like more most much never not nothing now of on once only perhaps probably quite
+    rather really since so sort still such than that then there though this too totally
+    unless until very what when where which while why with
+    """
+)
+_NOT_NOUN_SUFFIXES: Final = ("ing", "ed", "ly", "ive", "able", "ible", "ful", "ous", "less")
+
+# The asker's words without "I'm" or "I am" in front: "trying to get X to work",
+# "looking for a library that ...", "wondering if ...". Only at a sentence start.
+_REQUEST_LEADS: Final = {
+    "trying": _words("to"),
+    "looking": _words("for to"),
+    "wondering": _words("if whether how what why which where who when about"),
+    "curious": _words("if whether how what why which where who about"),
+    "hoping": _words("someone somebody anyone anybody you to for"),
+    "struggling": _words("to with"),
+    "need": _words("a an some help advice"),
+    "would": _words("appreciate"),
+    # "Problem with the nightly build: ...", "Thoughts on X", "Recommendations for Y".
+    "problem": _words("with when after"),
+    "problems": _words("with when after"),
+    "issue": _words("with when after"),
+    "issues": _words("with when after"),
+    "trouble": _words("with when getting"),
+    "thoughts": _words("on about"),
+    "recommendations": _words("for on"),
+    "suggestions": _words("for on"),
+    "advice": _words("on for about"),
+}
+
 _OTHER_OPENERS: Final = _words(
     """
     any anybody anyone anyone's somebody someone
@@ -389,6 +443,9 @@ _FIRST_PERSON: Final = _words(
     i i'd i'm i've im ive me mine my myself our us we we're
     """
 )
+_SECOND_PERSON: Final = _words("u ur you you'd you'll you're you've youre your yours ya")
+# Auxiliaries that ask about the reader ("are you using X", "did you try Y").
+_ABOUT_YOU: Final = _words("am are aren't did didn't do don't have haven't were")
 
 # A final "..., right?" asks for agreement, not help.
 _TAG_QUESTIONS: Final = _words(
@@ -401,8 +458,9 @@ _TAG_QUESTIONS: Final = _words(
 # ("ok, ...", "Note: ...", "TypeError: ...").
 _NOT_NICKS_EXTRA: Final = _words(
     """
-    actual also and anyway anyways background btw but caused context debug e edit error
-    expected fatal hint info issue log output panic ps q question repro result
+    actual also and anyway anyways background btw bug but caused context debug e edit error
+    expected fatal feature hint info issue log output panic problem ps q question repro
+    request result
     stacktrace steps summary tl;dr tldr trace update warn warning well
     """
 )
@@ -415,7 +473,8 @@ _LABEL_SUFFIXES: Final = ("error", "exception", "warning", "err")
 # statements ("I want to thank ...", "the problem with X is ...") and weigh less.
 _HELP_PHRASES: Final = _phrases(
     """
-    anyone know, anybody know, anyone knows, anybody knows, someone know, does anyone,
+    anyone know, anybody know, anyone knows, anybody knows, someone know, you guys know,
+    u guys know, you all know, y'all know, yall know, folks know, does anyone,
     does anybody, do anyone, has anyone, has anybody, have anyone, did anyone, is
     anyone, is anybody, anyone here, anyone else, anyone have, anyone has, anyone got,
     anyone tried, anyone used, anyone using, anyone seen, anyone experienced, any1, can
@@ -444,8 +503,41 @@ _HELP_PHRASES: Final = _phrases(
     to do, what can i, what do i, how would one, where to find, where to get, where is
     the, hard time, having some problems, having some issues, having some trouble,
     a little problem, a small problem, a weird problem, a strange problem, a big problem,
-    have big problem, a quick one, need a hand, give me a hand
+    have big problem, a quick one, need a hand, give me a hand, please advise, pls advise,
+    plz advise, advice needed, advise please, help needed, help wanted, need advice, need
+    some advice, need guidance, need some guidance, need suggestions, need some
+    suggestions, need a recommendation, need recommendations, need some pointers, need a
+    way, need some way, need to find a way, love some help, love some guidance, love some
+    advice, love some input, love some pointers, love some tips, love any help, love any
+    advice, appreciate any, appreciate some help, appreciate some advice, appreciate some
+    guidance, appreciate some pointers, appreciate it if, grateful for any, love to know,
+    like to know, wanted to know, want to understand, trying to understand, trying to work
+    out, trying to find out, hoping someone, hoping somebody, hoping anyone, hoping
+    anybody, if anyone knows, if anybody knows, if someone knows, if somebody knows,
+    curious how, curious what, curious whether, curious if, curious why, curious which,
+    not sure how to, not sure where to, not sure which, not sure whether, unsure how,
+    unsure whether, unsure if, unsure what, unsure which, right channel, right place to,
+    where to ask, best place to ask, if it's possible, if it is possible, whether it's
+    possible, whether it is possible, any plans, any chance, any news on, any update on,
+    any updates on, any eta, any workaround, any workarounds, any examples, any example
+    of, any docs, any documentation, any guidance, any recommendation, have some trouble,
+    have some troubles, having troubles, troubles with, can't work out, confused about,
+    doing wrong, what's the difference, what is the difference, whats the difference,
+    question about, questions about, question regarding, question re, asked before, been
+    asked, sorry if this, apologies if this, noob question, newbie question, dumb question,
+    stupid question, silly question, beginner question, basic question
     """
+)
+
+# "someone could explain", "anyone can help": asking a third party to do something for
+# the writer. Built from parts; "you could ..." is left out because answers say that.
+_THIRD_PARTY_ASKS: Final = tuple(
+    f"{who} {modal} {verb}"
+    for who in ("anyone", "anybody", "someone", "somebody")
+    for modal in ("can", "could", "would")
+    for verb in sorted(
+        _words("help advise explain point tell show confirm clarify recommend suggest share shed")
+    )
 )
 
 _WEAK_HELP_PHRASES: Final = _phrases(
@@ -490,8 +582,93 @@ _FAILURE_PHRASES: Final = _phrases(
     show up, doesn't appear, black screen, blank screen, is missing, are missing, went
     wrong, goes wrong, something wrong, something is wrong, something's wrong, wrong
     with my, seems to be a problem, there's a problem, there is a problem, there's an
-    issue, there is an issue
+    issue, there is an issue, fails, failed, failing, spins forever, spinning forever,
+    loads forever, loading forever, hangs forever, takes forever to, don't have
+    permission, no permission, access denied, doesn't do anything, don't do anything,
+    didn't do anything, does nothing, did nothing, nothing happened, stuck at, stuck in,
+    gets stuck, got stuck, is stuck, are stuck, keeps restarting, keeps rebooting, keeps
+    redirecting, keeps reloading, keeps refreshing, keeps disconnecting, keeps dropping,
+    keeps logging, keeps spinning, keeps loading, keeps freezing, keeps closing, keeps
+    popping, keeps throwing, is throwing, are throwing, started throwing, keep restarting,
+    keep disconnecting, keep crashing, keep failing, tests
+    fail, builds fail, jobs fail, checks fail, requests fail, calls fail, queries fail,
+    still fail, now fail, all fail, disappeared, vanished, greyed out, grayed out, broke,
+    is gone, are gone, went missing, logs me out, logged me out, kicks me out, kicked me
+    out, signs me out, says i, says my, says that i, says that my, it tells me, it told
+    me, complains that, complains about, there's a bug, there is a bug, found a bug,
+    possible bug, bug report
     """
+)
+
+# Symptom reports built from verbs of what software does: a negated or stopped
+# action ("won't sync", "isn't loading", "stopped responding", "never finishes").
+# Each row is base form, -s form, -ing form, past form.
+_ACTIONS: Final = tuple(
+    tuple(row.split())
+    for row in """
+    apply applies applying applied
+    arrive arrives arriving arrived
+    authenticate authenticates authenticating authenticated
+    boot boots booting booted
+    build builds building built
+    close closes closing closed
+    compile compiles compiling compiled
+    complete completes completing completed
+    connect connects connecting connected
+    deliver delivers delivering delivered
+    deploy deploys deploying deployed
+    detect detects detecting detected
+    display displays displaying displayed
+    download downloads downloading downloaded
+    execute executes executing executed
+    export exports exporting exported
+    finish finishes finishing finished
+    find finds finding found
+    fire fires firing fired
+    import imports importing imported
+    install installs installing installed
+    launch launches launching launched
+    load loads loading loaded
+    login logins logging logged
+    match matches matching matched
+    mount mounts mounting mounted
+    open opens opening opened
+    persist persists persisting persisted
+    play plays playing played
+    print prints printing printed
+    recognize recognizes recognizing recognized
+    recognise recognises recognising recognised
+    redirect redirects redirecting redirected
+    refresh refreshes refreshing refreshed
+    register registers registering registered
+    reload reloads reloading reloaded
+    render renders rendering rendered
+    resolve resolves resolving resolved
+    respond responds responding responded
+    return returns returning returned
+    run runs running ran
+    save saves saving saved
+    send sends sending sent
+    show shows showing showed
+    start starts starting started
+    sync syncs syncing synced
+    trigger triggers triggering triggered
+    update updates updating updated
+    upload uploads uploading uploaded
+    work works working worked
+    """.strip().splitlines()
+)
+_NEGATED_ACTION: Final = _words("doesn't don't didn't won't can't couldn't wouldn't")
+_STALLED_ACTION: Final = _words("isn't aren't wasn't weren't not stopped stops")
+_SYMPTOM_PHRASES: Final = tuple(
+    phrase
+    for base, third, ing, past in _ACTIONS
+    for phrase in (
+        *(f"{neg} {base}" for neg in sorted(_NEGATED_ACTION)),
+        *(f"{stall} {ing}" for stall in sorted(_STALLED_ACTION)),
+        # "that never works" is an opinion; "it never loads" is a symptom.
+        *((f"never {third}", f"never {past}") if base != "work" else ()),
+    )
 )
 
 _ANNOUNCE_PHRASES: Final = _phrases(
@@ -511,7 +688,8 @@ _RESOLVED_PHRASES: Final = _phrases(
     """
     nvm, nevermind, never mind, solved it, fixed it, works now, working now, it works
     now, now it works, now it's working, now it is working, got it working, figured it
-    out, sorted it, my bad, that worked, that did it, problem solved
+    out, sorted it, my bad, that worked, that did it, problem solved, works for me,
+    working fine for me, works fine for me, been working fine
     """
 )
 
@@ -519,8 +697,14 @@ _RHETORICAL_PHRASES: Final = _phrases(
     """
     why not, who cares, what's the point, whats the point, what the hell, what the heck,
     what a, you know what, guess what, who knew, why would you, are you kidding, are you
-    serious, you mean, isn't that, isn't it, don't you think, wouldn't it be
+    serious, you mean, isn't that, isn't it, don't you think, wouldn't it be, wondering
+    the same, wondered the same, wonder the same, wondering that too, wondering this too
     """
+) + tuple(
+    # Musing about what others do or will do: "I wonder if they'll ever fix it".
+    f"wonder {conj} {who}"
+    for conj in ("if", "whether", "why", "how", "when")
+    for who in sorted(_words("they they'll they're they'd he he'll she she'll people nobody"))
 )
 
 # Questions aimed at the person being helped ("did you try ...?", "are you using ...?").
@@ -534,9 +718,102 @@ _HELPER_Q_PHRASES: Final = _phrases(
     """
 )
 
+# Something changed for the worse: "since upgrading", "and now", "no longer". Not a
+# request on its own ("nobody uses it anymore"), but it turns a weak symptom into a
+# report and tells a problem report from an answer that starts with "since".
+_REGRESSION_PHRASES: Final = _phrases(
+    """
+    since upgrading, since updating, since i upgraded, since i updated, since we
+    upgraded, since we updated, since the update, since the upgrade, since the last,
+    since the latest, since yesterday, since this morning, since last week, since last
+    night, after upgrading, after updating, after the update, after the upgrade, after i
+    upgraded, after i updated, after we upgraded, after we updated, after installing,
+    after i installed, after the last, after the latest, after yesterday's, and now, but
+    now, now it, suddenly, all of a sudden, anymore, used to work, was working fine, was
+    working before, was working yesterday, were working fine, worked fine, worked before,
+    was fine before, no longer, out of nowhere, randomly, every time i, everytime i, each
+    time i, whenever i, every time we, whenever we, is now, are now, it's now, now shows,
+    now says, now i get, now it's
+    """
+)
+
+# An odd result reported without saying it is wrong: "returns 0 rows", "shows nothing".
+# Answers describe results in the same words ("get returns nil for a missing key"), so
+# this is weaker than a failure and needs another signal.
+_ODD_RESULT_PHRASES: Final = tuple(
+    f"{verb} {result}"
+    for verb in sorted(
+        _words(
+            """
+            returns returned returning gives gave giving shows showed showing prints printed
+            printing outputs get gets getting got comes came
+            """
+        )
+    )
+    for result in sorted(_words("nothing nil null none undefined empty zero 0 no blank garbage"))
+)
+
+# Feature requests: a wish addressed to the project ("it would be great if the CLI
+# could ...", "feature request: ...", "please add ...").
+_WISH_PHRASES: Final = _phrases(
+    """
+    feature request, request a feature, feature suggestion, feature idea, would be nice
+    if, would be great if, would be cool if, would be awesome if, would be helpful if,
+    would be useful if, would be nice to have, would be great to have, would be useful
+    to have, would be helpful to have, would love to see, please add, please consider
+    adding, please support, could you add, can you add, could you please add, can we get,
+    could we get, consider adding
+    """
+)
+
+# HTTP error statuses count as a failure next to a word that reports a result.
+_HTTP_ERRORS: Final = _words(
+    "400 401 403 404 405 408 409 413 422 429 500 502 503 504 404s 500s 502s 503s 5xx 4xx"
+)
+_STATUS_BEFORE: Final = _words(
+    "a an get gets getting got returns returned returning throws throwing with receive "
+    "receiving received giving gives seeing see saw of"
+)
+_STATUS_AFTER: Final = _words("error errors response responses status")
+# "isn't picking up", "stopped blocking": a thing that stopped doing its job.
+_STALLS: Final = _words("isn't aren't wasn't weren't stopped stops")
+_NOT_STALLED: Final = _words(
+    """
+    asking being caring doing expecting going hoping joking kidding looking planning
+    saying seeing suggesting talking thinking trying using
+    """
+)
+# "X can't reach Y": inability, except in chatter ("can't wait", "can't believe").
+_INABLE: Final = ("can't", "couldn't")
+_INABLE_WORDS: Final = frozenset(_INABLE)
+_INABLE_SUBJECTS: Final = _words("i we still just also now and but so , |") | {""}
+_NOT_INABILITY: Final = _words(
+    """
+    afford agree be believe complain decide even help imagine keep remember say sleep
+    stand tell thank wait
+    """
+)
+# "I expected X but got Y", "the docs say X but ...": an expectation then "but".
+_EXPECTATION: Final = _words("expected expecting supposed")
+_SOURCES_SAY: Final = frozenset(
+    (doc, verb) for doc in ("docs", "documentation", "readme") for verb in ("say", "says")
+)
+_EXPECTATION_CUES: Final = _EXPECTATION | {"say", "says"}
+
 # Phrase kinds, used as indexes into ``_Scan.found``.
-_HELP, _WEAK_HELP, _FAILURE, _ANNOUNCE, _RHETORICAL, _RESOLVED, _HELPER_Q = range(7)
-_KINDS: Final = 7
+(
+    _HELP,
+    _WEAK_HELP,
+    _FAILURE,
+    _ANNOUNCE,
+    _RHETORICAL,
+    _RESOLVED,
+    _HELPER_Q,
+    _REGRESSION,
+    _ODD_RESULT,
+    _WISH,
+) = range(10)
+_KINDS: Final = 10
 
 # (the whole phrase padded with spaces, or "" for a two-word phrase; kind; phrase)
 _Entry = tuple[str, int, str]
@@ -565,13 +842,16 @@ def _build_index(
 
 
 _SINGLE_INDEX, _PAIR_INDEX = _build_index(
-    _HELP_PHRASES,
+    _HELP_PHRASES + _THIRD_PARTY_ASKS,
     _WEAK_HELP_PHRASES,
-    _FAILURE_PHRASES,
+    _FAILURE_PHRASES + _SYMPTOM_PHRASES,
     _ANNOUNCE_PHRASES,
     _RHETORICAL_PHRASES,
     _RESOLVED_PHRASES,
     _HELPER_Q_PHRASES,
+    _REGRESSION_PHRASES,
+    _ODD_RESULT_PHRASES,
+    _WISH_PHRASES,
 )
 _SINGLE_KEYS: Final = frozenset(_SINGLE_INDEX)
 _PAIR_KEYS: Final = frozenset(_PAIR_INDEX)
@@ -603,6 +883,7 @@ class _Scan:
     first: str
     last: str
     first_person: bool
+    second_person: bool
     all_pleasantry: bool
 
 
@@ -677,16 +958,25 @@ def _normalise(text: str) -> _Normalised:
     return _Normalised(text.strip(), had_code, had_link, had_quote_q, had_emoji, addressed, error)
 
 
-def _opener_at(tokens: list[str], i: int) -> tuple[str, bool] | None:
-    """The question opener starting at ``tokens[i]``, and whether it is strong."""
+def _opener_at(tokens: list[str], i: int, first: bool) -> tuple[str, bool] | None:
+    """The question opener starting at ``tokens[i]``, and whether it is strong.
+
+    ``first`` says that ``tokens[i]`` starts the message (after filler words).
+    """
     n = len(tokens)
     tok = tokens[i]
     nxt = tokens[i + 1] if i + 1 < n else ""
+    if tok in _REQUEST_LEADS and nxt in _REQUEST_LEADS[tok]:
+        return f"{tok} {nxt}", True  # "(I'm) trying to ...", "(I'm) looking for ..."
     if tok in _WH_WORDS:
         if tok in _SUBORDINATORS and nxt in _SUBJECTS:
             return None  # "when I run it, ..." is a clause, not a question
-        if nxt in _WH_NEXT:
-            return f"{tok} {nxt}", True
+        if (
+            nxt in _WH_NEXT
+            or (tok, nxt) in _WH_VERB_PAIRS
+            or (tok in _WH_CONTRACTED and nxt in _WH_CONTRACTED_NEXT)
+        ):
+            return f"{tok} {nxt}", True  # "how do", "how come", "what happens"
         if nxt in _EXCLAMATIVE_NEXT:
             return None
         third = tokens[i + 2] if i + 2 < n else ""
@@ -695,6 +985,21 @@ def _opener_at(tokens: list[str], i: int) -> tuple[str, bool] | None:
         return tok, False
     if tok in _AUXILIARIES:
         if nxt in _SUBJECTS and not (tok in _HAVE and nxt in _DETERMINERS):
+            return f"{tok} {nxt}", True
+        # "is firestarter a front end for iptables", "does ubuntu have a registry":
+        # only questions put these auxiliaries before a noun. Adverbs, participles
+        # and adjectives after them mark a fragment ("is only available from ...").
+        if (
+            first
+            and tok in _NOUN_AUXILIARIES
+            and n - i >= 4
+            and nxt not in _NOT_NOUNS
+            and (
+                # A hyphenated compound is a noun ("is self-hosting supported").
+                (nxt.isalpha() and not nxt.endswith(_NOT_NOUN_SUFFIXES))
+                or ("-" in nxt and nxt.replace("-", "").isalpha())
+            )
+        ):
             return f"{tok} {nxt}", True
         return tok, False
     if tok in _OTHER_OPENERS:
@@ -711,6 +1016,7 @@ def _find_opener(tokens: list[str]) -> tuple[str, bool] | None:
     n = len(tokens)
     i = 0
     after_comma = False
+    seen_word = False
     weak: tuple[str, bool] | None = None
     while i < n:
         while i < n and (
@@ -719,7 +1025,8 @@ def _find_opener(tokens: list[str]) -> tuple[str, bool] | None:
         ):
             i += 1
         if i < n:
-            found = _opener_at(tokens, i)
+            found = _opener_at(tokens, i, not seen_word)
+            seen_word = seen_word or tokens[i] not in _NON_WORDS
             # After a comma "which"/"who"/"where" start relative clauses (", which is").
             if found is not None and after_comma and tokens[i] in _RELATIVES:
                 found = None
@@ -735,19 +1042,85 @@ def _find_opener(tokens: list[str]) -> tuple[str, bool] | None:
     return weak
 
 
+def _status_error(tokens: list[str], words: frozenset[str]) -> str | None:
+    """An HTTP error status reported as a result: "getting a 403", "500 error"."""
+    if _HTTP_ERRORS.isdisjoint(words):
+        return None
+    for i, tok in enumerate(tokens):
+        if tok not in _HTTP_ERRORS:
+            continue
+        before = tokens[i - 1] if i else ""
+        after = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if before in _STATUS_BEFORE:
+            return f"{before} {tok}"
+        if after in _STATUS_AFTER:
+            return f"{tok} {after}"
+    return None
+
+
+def _inability(tokens: list[str], words: frozenset[str]) -> str | None:
+    """The writer, or something of theirs, cannot do something: "I can't change X".
+
+    The subject must be "I" or "we", left out ("can't change the resolution"), or
+    the writer's own thing ("our CI can't reach X"). "It can't ..." and "you
+    can't ..." explain limits to others, and "can't wait" is chatter.
+    """
+    if _INABLE_WORDS.isdisjoint(words):
+        return None
+    for neg in _INABLE:
+        if neg not in words:
+            continue
+        i = tokens.index(neg)
+        before = tokens[i - 1] if i else ""
+        after = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if not after.isalpha() or after in _NOT_INABILITY:
+            continue
+        if before in _INABLE_SUBJECTS or "my" in words or "our" in words:
+            return f"{neg} {after}"
+    return None
+
+
+def _stalled(tokens: list[str], words: frozenset[str]) -> str | None:
+    """An action that is not happening: "isn't picking up", "stopped blocking".
+
+    Any "-ing" verb counts after these, except the ones that talk about people
+    ("aren't trying", "stopped using") rather than about a thing that misbehaves.
+    """
+    if _STALLS.isdisjoint(words):
+        return None
+    for i, tok in enumerate(tokens[:-1]):
+        if tok in _STALLS:
+            nxt = tokens[i + 1]
+            if len(nxt) > 5 and nxt.endswith("ing") and nxt not in _NOT_STALLED:
+                return f"{tok} {nxt}"
+    return None
+
+
+def _unmet_expectation(tokens: list[str], words: frozenset[str]) -> str | None:
+    """What was expected, then "but": "the docs say X but the API returns Y"."""
+    if "but" not in words or _EXPECTATION_CUES.isdisjoint(words):
+        return None
+    but = len(tokens) - 1 - tokens[::-1].index("but")
+    for i, tok in enumerate(tokens[:but]):
+        if tok in _EXPECTATION:
+            return f"{tok} ... but"
+        if (tok, tokens[i + 1]) in _SOURCES_SAY:
+            return f"{tok} {tokens[i + 1]} ... but"
+    return None
+
+
 def _scan(tokens: list[str]) -> _Scan:
     """Collect every token-level signal, mostly with set operations that run in C.
 
     Phrases are found by intersecting the message's words and bigrams with the
     phrase index; phrases of three or more words are then confirmed by a
     substring test. Sorting the hits keeps the reported phrase deterministic.
+    Signals that need word order (an HTTP status, "expected ... but", "I can't
+    X", "isn't X-ing") are looked for only when no failure phrase was found.
     """
     found: list[str | None] = [None] * _KINDS
-    singles = _SINGLE_KEYS.intersection(tokens)
-    for tok in sorted(singles) if len(singles) > 1 else singles:
-        kind, phrase = _SINGLE_INDEX[tok]
-        if found[kind] is None:
-            found[kind] = phrase
+    words = frozenset(tokens)
+    # Longer phrases first, so the reason names "keeps failing" rather than "failing".
     hits = _PAIR_KEYS.intersection(pairwise(tokens))
     if hits:
         joined = ""
@@ -762,8 +1135,20 @@ def _scan(tokens: list[str]) -> _Scan:
                     joined = f" {' '.join(tokens)} "
                 if padded in joined:
                     found[kind] = phrase
+    singles = _SINGLE_KEYS.intersection(words)
+    for tok in sorted(singles) if len(singles) > 1 else singles:
+        kind, phrase = _SINGLE_INDEX[tok]
+        if found[kind] is None:
+            found[kind] = phrase
+    if found[_FAILURE] is None:
+        found[_FAILURE] = (
+            _status_error(tokens, words)
+            or _unmet_expectation(tokens, words)
+            or _inability(tokens, words)
+            or _stalled(tokens, words)
+        )
     n_words = len(tokens) - tokens.count(_BOUNDARY) - tokens.count(_COMMA)
-    if _LINK in tokens or _CODE in tokens:
+    if _LINK in words or _CODE in words:
         n_words -= tokens.count(_LINK) + tokens.count(_CODE)
     first = last = ""
     if n_words:
@@ -781,8 +1166,9 @@ def _scan(tokens: list[str]) -> _Scan:
         n_words,
         first,
         last,
-        not _FIRST_PERSON.isdisjoint(tokens),
-        0 < n_words <= 8 and _PLEASANT_OR_NON_WORD.issuperset(tokens),
+        not _FIRST_PERSON.isdisjoint(words),
+        not _SECOND_PERSON.isdisjoint(words),
+        0 < n_words <= 8 and _PLEASANT_OR_NON_WORD.issuperset(words),
     )
 
 
@@ -814,6 +1200,18 @@ def _ends_with_question_mark(prose: str) -> bool:
     return _TRAILING_NOISE.sub("", prose[-16:]).endswith("?")
 
 
+def _asks_you(opener: tuple[str, bool] | None) -> bool:
+    """Tell whether the opener asks the reader about themselves ("are you ...").
+
+    "Can you ..." and "could you ..." ask the reader to do something, which is a
+    request, so they do not count.
+    """
+    if opener is None:
+        return False
+    words = opener[0].split()
+    return len(words) == 2 and words[0] in _ABOUT_YOU and words[1] in _SECOND_PERSON
+
+
 def _score(norm: _Normalised, scan: _Scan) -> tuple[float, tuple[str, ...]]:
     """Add up the weighted signals of a message into a score and its reasons."""
     z = _BIAS
@@ -834,6 +1232,9 @@ def _score(norm: _Normalised, scan: _Scan) -> tuple[float, tuple[str, ...]]:
     help_phrase = found[_HELP]
     if not help_phrase and scan.first in _HELP_WORDS:
         help_phrase = scan.first
+    musing = found[_RHETORICAL]
+    if help_phrase and musing and musing.startswith("wonder") and "wonder" in help_phrase:
+        help_phrase = None  # "I wonder if they'll ever ..." muses; it asks nobody
     if help_phrase:
         z += _W_HELP
         reasons.append(f"help phrase '{help_phrase}'")
@@ -854,12 +1255,25 @@ def _score(norm: _Normalised, scan: _Scan) -> tuple[float, tuple[str, ...]]:
         reasons.append(f"error output '{norm.error}'")
     elif norm.had_code:
         reasons.append("code block")
+    odd_result = None if failure else found[_ODD_RESULT]
+    if odd_result:
+        z += _W_ODD_RESULT
+        reasons.append(f"odd result '{odd_result}'")
+    regression = found[_REGRESSION]
+    if regression:
+        z += _W_REGRESSION
+        reasons.append(f"regression '{regression}'")
+    wish = found[_WISH]
+    if wish:
+        z += _W_WISH
+        reasons.append(f"feature request '{wish}'")
+    problem = bool(failure or norm.error or odd_result)
     if (failure or norm.error) and scan.first_person:
         z += _W_FIRST_PERSON_PROBLEM
         reasons.append("first-person problem")
 
     # Negative cues.
-    strong_request = bool(help_phrase or failure or norm.error)
+    strong_request = bool(help_phrase or failure or norm.error or wish)
     if scan.n_words <= 2 and not strong_request and not norm.had_code:
         z += _W_TOO_SHORT
         reasons.append("too short")
@@ -872,18 +1286,29 @@ def _score(norm: _Normalised, scan: _Scan) -> tuple[float, tuple[str, ...]]:
     if found[_ANNOUNCE] and not has_q:
         z += _W_ANNOUNCE
         reasons.append(f"announcement '{found[_ANNOUNCE]}'")
-    if found[_RHETORICAL] and not help_phrase:
+    if musing and not help_phrase:
         z += _W_RHETORICAL
-        reasons.append(f"rhetorical '{found[_RHETORICAL]}'")
+        reasons.append(f"rhetorical '{musing}'")
     if not help_phrase and (
         scan.first in _ANSWER_OPENERS_STRONG
-        or (scan.first in _ANSWER_OPENERS_WEAK and not (failure or norm.error))
+        or (scan.first in _ANSWER_OPENERS_WEAK and not (problem or regression))
     ):
         z += _W_ANSWER
         reasons.append(f"reads like an answer ('{scan.first}')")
-    elif has_q and not help_phrase and found[_HELPER_Q]:
+    elif found[_HELPER_Q] and not help_phrase and (has_q or _asks_you(scan.opener)):
         z += _W_ASKS_HELPER
         reasons.append(f"asks the other person '{found[_HELPER_Q]}'")
+    elif (
+        (failure or odd_result)
+        and not norm.error
+        and scan.second_person
+        and not (scan.first_person or has_q or help_phrase or wish)
+        and not (scan.opener and scan.opener[1])
+    ):
+        # "it won't fire if your rule filters it out": a problem explained to the
+        # reader; the person with the problem says "I", "my" or "we".
+        z += _W_EXPLAINS
+        reasons.append("explains to the reader ('you')")
     if ends_q and not help_phrase and scan.n_words > 2 and scan.last in _TAG_QUESTIONS:
         z += _W_TAG_Q
         reasons.append(f"tag question '{scan.last}?'")

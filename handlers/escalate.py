@@ -79,7 +79,11 @@ async def escalate(
         return Reply(_already(existing))
     source = ctx.platform(ref.platform)
     question = await ctx.store.question_by_ref(ref)
-    message = await source.fetch(ref)
+    try:
+        message = await source.fetch(ref)
+    except PlatformError as exc:
+        log.warning("could not fetch %s to escalate it: %s", ref, exc)
+        return Reply(f"I could not reach {ref.platform} to read that message; try again shortly.")
     stored = await ctx.store.get_message(ref)
     if message is None and question is None:
         return Reply(
@@ -107,12 +111,13 @@ async def escalate(
         state=EscalationState.OPEN,
         opened_at=at,
         opened_by=by.user,
+        opened_by_name=by.label(),
     )
     escalation = await ctx.store.write(_open, new, question, at)
     if escalation is None:  # another staff member was faster
         existing = await ctx.store.read(Repo.escalation_by_original, ref)
         return Reply(_already(existing) if existing else "That message is being escalated.")
-    post = await render(ctx, escalation, destination, by.name or by.user)
+    post = await render(ctx, escalation, destination)
     try:
         sent = await ctx.platform(destination.platform).post(escalation.target, post)
     except (PlatformError, LookupError) as exc:
@@ -164,9 +169,7 @@ def _open(
     return escalation
 
 
-async def render(
-    ctx: Context, escalation: Escalation, destination: DestinationConfig, by: str = ""
-) -> Post:
+async def render(ctx: Context, escalation: Escalation, destination: DestinationConfig) -> Post:
     """The escalation post: what, who, where, how long ago, why, state, and the buttons."""
     link = await _link(ctx, escalation.original)
     config = ctx.settings.channel(escalation.original.platform, escalation.original.channel)
@@ -183,7 +186,7 @@ async def render(
     fields = [
         ("From", escalation.author_name or escalation.author),
         ("Where", f"{where} on {escalation.original.platform}"),
-        ("Escalated by", by or escalation.opened_by),
+        ("Escalated by", escalation.opened_by_name or escalation.opened_by),
         ("Why", escalation.reason or "–"),
         ("Response time", _response_state(question, ctx.now())),
         ("Open for", age),
@@ -252,44 +255,45 @@ async def act(ctx: Context, event: ActionInvoked) -> Reply:
     if event.action == ACK:
         if escalation.state == EscalationState.ACKNOWLEDGED:
             return Reply("Already acknowledged.")
-        escalation = await ctx.store.write(_acknowledge, escalation.id, event.user.user, event.at)
+        escalation = await ctx.store.write(_acknowledge, escalation.id, event.user, event.at)
         await _refresh(ctx, escalation)
         return Reply("Acknowledged.")
     if event.action == RESOLVE:
         note = event.note.strip()[:1000]
-        escalation = await ctx.store.write(_resolve, escalation.id, event.user.user, event.at, note)
+        escalation = await ctx.store.write(_resolve, escalation.id, event.user, event.at, note)
         await _refresh(ctx, escalation)
         await _tell_member(ctx, escalation, note)
         return Reply("Resolved" + (" and the member was told." if note else "."))
     return Reply("Unknown action.")
 
 
-def _acknowledge(repo: Repo, escalation_id: int, user: str, at: datetime) -> Escalation:
-    repo.log_escalation(escalation_id, at, "acknowledged", user, None)
+def _acknowledge(repo: Repo, escalation_id: int, user: UserRef, at: datetime) -> Escalation:
+    # The history keeps the id; the post shows the name.
+    repo.log_escalation(escalation_id, at, "acknowledged", user.user, None)
     return repo.update_escalation(
         escalation_id,
         state=EscalationState.ACKNOWLEDGED,
         acknowledged_at=at,
-        acknowledged_by=user,
+        acknowledged_by=user.label(),
     )
 
 
-def _resolve(repo: Repo, escalation_id: int, user: str, at: datetime, note: str) -> Escalation:
-    repo.log_escalation(escalation_id, at, "resolved", user, note or None)
+def _resolve(repo: Repo, escalation_id: int, user: UserRef, at: datetime, note: str) -> Escalation:
+    repo.log_escalation(escalation_id, at, "resolved", user.user, note or None)
     escalation = repo.update_escalation(
         escalation_id,
         state=EscalationState.RESOLVED,
         resolved_at=at,
-        resolved_by=user,
+        resolved_by=user.label(),
         resolution=note or None,
     )
     if escalation.question_id is not None:
         question = repo.question(escalation.question_id)
         if question is not None and question.state == QuestionState.ESCALATED:
             repo.update_question(
-                question.id, state=QuestionState.RESOLVED, resolved_at=at, resolved_by=user
+                question.id, state=QuestionState.RESOLVED, resolved_at=at, resolved_by=user.user
             )
-            repo.log(question.id, at, "resolved", user, "escalation resolved")
+            repo.log(question.id, at, "resolved", user.user, "escalation resolved")
     return escalation
 
 

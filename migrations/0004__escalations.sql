@@ -22,6 +22,7 @@ CREATE TABLE escalations (
     state            TEXT NOT NULL CHECK (state IN ('open', 'acknowledged', 'resolved')),
     opened_at        REAL NOT NULL,
     opened_by        TEXT NOT NULL,
+    opened_by_name   TEXT NOT NULL DEFAULT '',
     acknowledged_at  REAL,
     acknowledged_by  TEXT,
     resolved_at      REAL,

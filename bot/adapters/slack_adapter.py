@@ -5,6 +5,14 @@ by pure functions through lookup tables whose default is "skip", filtered to the
 configured channels, and handed to `Frontline.handle`. `/frontline` and the "Escalate"
 message shortcut are acked first and answered privately through `response_url`.
 
+Interactivity: the shortcut opens a modal (destination and reason) whose submission
+becomes `ShortcutInvoked`; buttons on the bot's posts become `ActionInvoked`, except
+those in `NOTE_FORMS` (Resolve), which first open a modal for an optional note. Every
+interaction is acked before the core runs; answers after a modal, which has no
+`response_url`, go out as an ephemeral message in the channel, or a DM when that fails.
+Images (`Post.image`) are uploaded under the message they belong to; a private command
+answer cannot carry a file, so its image goes to the caller's DM with the bot.
+
 Outbound, `SlackPlatform` implements the Platform port over an `AsyncWebClient` that
 retries rate limits and dropped connections; every other API error is logged with its
 method and channel and raised as `PlatformError`, never fatal to the process.
@@ -17,7 +25,9 @@ questions still waiting) and feeds it through the same path as live events.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import json
 import logging
 import os
 import re
@@ -42,7 +52,17 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from bot.adapters.slack_blocks import MAX_ITEMS, fallback_text, render
+from bot.adapters.slack_blocks import (
+    DESTINATION,
+    MAX_ITEMS,
+    NOTE,
+    REASON,
+    NoteForm,
+    escalate_modal,
+    fallback_text,
+    note_modal,
+    render,
+)
 from bot.adapters.slack_links import (
     PLATFORM,
     build_permalink,
@@ -51,6 +71,7 @@ from bot.adapters.slack_links import (
     ts_to_datetime,
 )
 from bot.core.events import (
+    ActionInvoked,
     CommandInvoked,
     Inbound,
     MessageDeleted,
@@ -78,6 +99,20 @@ NOT_CONFIGURED = (
     "Ask a community manager to follow up on this message."
 )
 FAILED = "Something went wrong on our side; the error has been logged."
+FORM_FAILED = "Slack did not open the form in time; please try again."
+NO_ACTION = "That button does nothing any more."
+IMAGE_SENT = "I sent you the image in our direct messages (private answers can't carry files)."
+IMAGE_FAILED = "I could not send you the image in a direct message; the error has been logged."
+ESCALATE_VIEW = "frontline_escalate_form"
+NOTE_VIEW = "frontline_note_form"
+# Buttons that ask for a note before they act; the note arrives as `ActionInvoked.note`.
+NOTE_FORMS = {
+    "escalation.resolve": NoteForm(
+        "Resolve",
+        "Resolution note (optional)",
+        "Posted in the member's thread. Leave it empty to resolve without telling them.",
+    ),
+}
 
 Payload = Mapping[str, Any]
 Translator = Callable[[Payload, str, "str | None"], "Inbound | None"]
@@ -236,6 +271,39 @@ def channel_of(event: Inbound) -> str:
     return ""
 
 
+def _mapping(value: object) -> Payload:
+    return value if isinstance(value, Mapping) else {}
+
+
+def view_values(view: Payload) -> dict[str, str]:
+    """What a submitted modal's inputs hold, by block id: the typed text or chosen option."""
+    state = _mapping(_mapping(view.get("state")).get("values"))
+    values: dict[str, str] = {}
+    for block_id, inputs in state.items():
+        for element in _mapping(inputs).values():
+            element = _mapping(element)
+            option = element.get("selected_option")
+            value = _mapping(option).get("value") if option is not None else element.get("value")
+            values[str(block_id)] = _str(value).strip()
+    return values
+
+
+def view_metadata(view: Payload) -> dict[str, str]:
+    """The string values a modal carries in `private_metadata` (set when it was opened)."""
+    try:
+        data = json.loads(_str(view.get("private_metadata")) or "{}")
+    except ValueError:
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+
+
+def interaction_channel(body: Payload) -> str:
+    """The channel an interaction (a button, a shortcut) happened in."""
+    return _str(_mapping(body.get("channel")).get("id")) or _str(
+        _mapping(body.get("container")).get("channel_id")
+    )
+
+
 # --- outbound: the Platform port ----------------------------------------------
 
 
@@ -279,6 +347,18 @@ class SlackUser:
     is_admin: bool = False
 
 
+class SlackCallError(PlatformError):
+    """Slack refused a call with an error the caller expects (`code`), such as not_in_channel."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# What Slack says about a message the bot cannot read: it is not there for the bot.
+_UNSEEN = frozenset(
+    {"channel_not_found", "not_in_channel", "thread_not_found", "message_not_found"}
+)
 _RETRYABLE_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
@@ -331,6 +411,7 @@ class SlackPlatform:
         self.workspace_url = ""
         self._permalinks = _Recent(2000)
         self._users: dict[str, tuple[float, SlackUser | None]] = {}
+        self._private: dict[str, tuple[float, bool]] = {}
         self._group_members: frozenset[str] = frozenset()
         self._groups_expire = 0.0
         self._groups_lock = asyncio.Lock()
@@ -351,7 +432,7 @@ class SlackPlatform:
         except SlackApiError as exc:
             error = _str(exc.response.get("error")) or f"HTTP {exc.response.status_code}"
             if error in expected:
-                raise PlatformError(f"Slack {method} in {where}: {error}") from None
+                raise SlackCallError(f"Slack {method} in {where}: {error}", error) from None
             status = exc.response.status_code
             retryable = status == 429 or status >= 500 or error in _RETRYABLE_ERRORS
             hint = _HINTS.get(error, "")
@@ -419,24 +500,74 @@ class SlackPlatform:
         )
 
     async def post(self, channel: ChannelRef, post: Post) -> MessageRef:
-        """Post a message in a channel."""
+        """Post a message in a channel (its image, if any, goes in the message's thread)."""
         sent = await self._send(channel.channel, post)
         space = channel.space or self.team_id
-        return MessageRef(PLATFORM, space, _str(sent.get("channel")), _str(sent.get("ts")))
+        ref = MessageRef(PLATFORM, space, _str(sent.get("channel")), _str(sent.get("ts")))
+        await self._attach(ref.channel, ref.message, post)
+        return ref
 
     async def reply_in_thread(self, message: MessageRef, post: Post) -> MessageRef:
         """Reply in the thread of `message`."""
         sent = await self._send(message.channel, post, thread_ts=message.message)
+        await self._attach(message.channel, message.message, post)
         return MessageRef(PLATFORM, message.space, message.channel, _str(sent.get("ts")))
+
+    async def open_dm(self, user_id: str) -> str:
+        """The id of the bot's direct-message channel with a member (`conversations.open`)."""
+        opened = await self._call(
+            "conversations.open", user_id, self.client.conversations_open(users=user_id)
+        )
+        channel_id = _str(_mapping(opened.get("channel")).get("id"))
+        if not channel_id:
+            raise PlatformError(f"Slack conversations.open for {user_id} gave no channel")
+        return channel_id
 
     async def dm(self, user: UserRef, post: Post) -> MessageRef:
         """Message a member directly (opens the DM first)."""
-        opened = await self._call(
-            "conversations.open", user.user, self.client.conversations_open(users=user.user)
-        )
-        channel = opened.get("channel")
-        channel_id = _str(channel.get("id")) if isinstance(channel, Mapping) else ""
+        channel_id = await self.open_dm(user.user)
         return await self.post(ChannelRef(PLATFORM, user.space, channel_id), post)
+
+    async def update(self, message: MessageRef, post: Post) -> None:
+        """Replace a bot message's text and blocks in place (an image is left as it was)."""
+        text, blocks = render(post, await self.links_for(post))
+        await self._call(
+            "chat.update",
+            message.channel,
+            self.client.chat_update(
+                channel=message.channel, ts=message.message, text=text, blocks=blocks
+            ),
+        )
+
+    async def upload(
+        self, channel: str, image: bytes, name: str, title: str, *, thread_ts: str | None = None
+    ) -> None:
+        """Upload an image into a channel, or under `thread_ts` (slack_sdk's files_upload_v2)."""
+        await self._call(
+            "files.upload",
+            channel,
+            self.client.files_upload_v2(
+                channel=channel,
+                file=image,
+                filename=name or "image.png",
+                title=title or name or "image",
+                thread_ts=thread_ts,
+            ),
+        )
+
+    async def _attach(self, channel: str, thread_ts: str, post: Post) -> None:
+        if post.image is None:
+            return
+        # Logged by _call. The message itself is out: failing now would make a caller post
+        # it again, and a summary twice is worse than one without its chart.
+        with contextlib.suppress(PlatformError):
+            await self.upload(channel, post.image, post.image_name, post.title, thread_ts=thread_ts)
+
+    async def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
+        """Open a modal for the user whose click or shortcut gave `trigger_id` (valid 3 s)."""
+        await self._call(
+            "views.open", "workspace", self.client.views_open(trigger_id=trigger_id, view=view)
+        )
 
     async def react(self, message: MessageRef, emoji: str) -> None:
         """Add the bot's reaction; reacting twice is not an error."""
@@ -482,6 +613,77 @@ class SlackPlatform:
     def parse_link(self, link: str) -> MessageRef | None:
         """The message a Slack permalink points at (thread replies too), or None."""
         return parse_permalink(link, self.team_id)
+
+    async def fetch(self, message: MessageRef) -> Message | None:
+        """One message by its ref, with its author's name; None when the bot cannot see it.
+
+        A top-level message is the newest of the history up to its ts; a thread reply is
+        only in its thread, which `conversations.replies` also finds from the reply's ts.
+        """
+        channel, ts = message.channel, message.message
+        try:
+            item = await self._find(
+                "conversations.history",
+                channel,
+                ts,
+                lambda: self.client.conversations_history(
+                    channel=channel, latest=ts, inclusive=True, limit=1
+                ),
+            )
+            if item is None:
+                item = await self._find(
+                    "conversations.replies",
+                    channel,
+                    ts,
+                    # Slack puts the thread's parent first whatever the range: room for both.
+                    lambda: self.client.conversations_replies(
+                        channel=channel, ts=ts, oldest=ts, latest=ts, inclusive=True, limit=2
+                    ),
+                )
+        except SlackCallError:
+            return None
+        if item is None or item.get("subtype") == "tombstone":
+            return None
+        found = message_from(item, message.space or self.team_id, channel)
+        if found is None or found.author.name:
+            return found
+        info = await self.user(found.author.user)
+        if info is None:
+            return found
+        author = dataclasses.replace(found.author, name=info.name, is_bot=info.is_bot)
+        return dataclasses.replace(found, author=author)
+
+    async def _find(
+        self, method: str, channel: str, ts: str, call: Callable[[], Awaitable[AsyncSlackResponse]]
+    ) -> Payload | None:
+        page = await self._call(method, channel, call(), expected=_UNSEEN)
+        for item in page.get("messages") or []:
+            if isinstance(item, Mapping) and item.get("ts") == ts:
+                return item
+        return None
+
+    async def is_private(self, channel: ChannelRef) -> bool:
+        """Private channels, DMs and group DMs (`conversations.info`, cached for an hour)."""
+        channel_id = channel.channel
+        if channel_id.startswith("D"):
+            return True  # a direct message, no need to ask
+        now = time.monotonic()
+        cached = self._private.get(channel_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            answer = await self._call(
+                "conversations.info", channel_id, self.client.conversations_info(channel=channel_id)
+            )
+        except PlatformError:
+            # When Slack cannot say, copy nothing out; the link still works for those allowed.
+            return True
+        info = answer.get("channel")
+        private = not isinstance(info, Mapping) or any(
+            bool(info.get(key)) for key in ("is_private", "is_im", "is_mpim")
+        )
+        self._private[channel_id] = (now + self.user_ttl, private)
+        return private
 
     # -- people -----------------------------------------------------------------
 
@@ -697,10 +899,27 @@ class SlackAdapter:
             await ack()
             await self._tracked(self.on_shortcut(body, respond))
 
+        async def on_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+            await ack()
+            await self._tracked(self.on_button(body, respond))
+
+        async def on_form(ack: AsyncAck, body: dict[str, Any]) -> None:
+            errors = self.form_errors(_mapping(body.get("view")))
+            if errors:
+                # Keeps the modal open with the problem shown next to the input.
+                await ack(response_action="errors", errors=errors)
+                return
+            await ack()  # closes the modal; the answer follows as a private message
+            await self._tracked(self.on_form(body))
+
         for event_type in EVENT_TYPES:
             self.bolt.event(event_type)(on_event)
         self.bolt.command(COMMAND)(on_command)
         self.bolt.message_shortcut(ESCALATE_CALLBACK)(on_shortcut)
+        # Every button Frontline renders comes from a PostAction: the core decides.
+        self.bolt.block_action(re.compile(".+"))(on_button)
+        self.bolt.view_submission(ESCALATE_VIEW)(on_form)
+        self.bolt.view_submission(NOTE_VIEW)(on_form)
 
     async def _tracked(self, work: Awaitable[None]) -> None:
         # Shutdown waits for listeners in flight: an event Slack saw acked is not lost.
@@ -726,8 +945,31 @@ class SlackAdapter:
         """Whether the event happened in a configured Slack channel."""
         return self.settings.channel(PLATFORM, channel_of(event)) is not None
 
+    async def person(self, user_id: str, fallback: str = "") -> UserRef:
+        """A member as a core user, with their display name when Slack says it in time."""
+        info: SlackUser | None = None
+        if user_id:
+            try:
+                info = await asyncio.wait_for(self.slack.user(user_id), self.name_timeout)
+            except TimeoutError:
+                info = None
+        name = info.name if info is not None and info.name else fallback
+        is_bot = info is not None and info.is_bot
+        return UserRef(PLATFORM, self.slack.team_id, user_id, name, is_bot)
+
+    async def _payload_user(self, body: Payload) -> UserRef:
+        user = _mapping(body.get("user"))
+        fallback = _str(user.get("username")) or _str(user.get("name"))
+        return await self.person(_str(user.get("id")), fallback)
+
     async def _named(self, event: Inbound) -> Inbound:
-        """Fill the author's display name (and bot flag) from `users.info`, bounded in time."""
+        """Fill the author's display name (and bot flag) from `users.info`, bounded in time.
+
+        A reaction's user is named too: an escalation by emoji says who escalated.
+        """
+        if isinstance(event, ReactionAdded) and not event.user.name:
+            user = await self.person(event.user.user)
+            return dataclasses.replace(event, user=user) if user.name else event
         if not isinstance(event, MessagePosted | MessageEdited) or event.message.author.name:
             return event
         author = event.message.author
@@ -763,7 +1005,7 @@ class SlackAdapter:
     async def on_command(self, body: Payload, respond: AsyncRespond | None) -> None:
         """`/frontline <text>`: the router's reply, private unless it says public."""
         team = self.slack.team_id
-        user = UserRef(PLATFORM, team, _str(body.get("user_id")), _str(body.get("user_name")))
+        user = await self.person(_str(body.get("user_id")), _str(body.get("user_name")))
         channel = _str(body.get("channel_id"))
         try:
             event = CommandInvoked(
@@ -781,49 +1023,163 @@ class SlackAdapter:
             await self.answer(reply, respond, channel=channel, user=user.user)
 
     async def on_shortcut(self, body: Payload, respond: AsyncRespond | None) -> None:
-        """The "Escalate" message shortcut, handed to the core as `ShortcutInvoked`."""
-        team = self.slack.team_id
-        channel_obj, user_obj, message_obj = (
-            body.get("channel"),
-            body.get("user"),
-            body.get("message"),
-        )
-        channel = _str(channel_obj.get("id")) if isinstance(channel_obj, Mapping) else ""
-        user_id = _str(user_obj.get("id")) if isinstance(user_obj, Mapping) else ""
-        user_name = (
-            _str(user_obj.get("username")) or _str(user_obj.get("name"))
-            if isinstance(user_obj, Mapping)
-            else ""
-        )
-        ts = _str(body.get("message_ts")) or (
-            _str(message_obj.get("ts")) if isinstance(message_obj, Mapping) else ""
-        )
+        """The "Escalate" message shortcut: open the form asking where to and why."""
+        channel = interaction_channel(body)
+        user_id = _str(_mapping(body.get("user")).get("id"))
+        ts = _str(body.get("message_ts")) or _str(_mapping(body.get("message")).get("ts"))
+        if not self.settings.destinations:
+            await self.answer(Reply(NOT_CONFIGURED), respond, channel=channel, user=user_id)
+            return
+        choices = [
+            (d.name, d.name if d.platform == PLATFORM else f"{d.name} ({d.platform})")
+            for d in self.settings.destinations
+        ]
+        metadata = json.dumps({"channel": channel, "ts": ts})
+        view = escalate_modal(choices, metadata, ESCALATE_VIEW)
+        await self.open_form(_str(body.get("trigger_id")), view, respond, channel, user_id)
+
+    async def on_button(self, body: Payload, respond: AsyncRespond | None) -> None:
+        """A click on one of the bot's buttons: to the core, or first a form for a note."""
+        actions = body.get("actions")
+        action = _mapping(actions[0]) if isinstance(actions, list) and actions else {}
+        action_id, value = _str(action.get("action_id")), _str(action.get("value"))
+        channel = interaction_channel(body)
+        trigger_id = _str(body.get("trigger_id"))
+        form = NOTE_FORMS.get(action_id)
+        if form is not None:
+            # Opened before anything slower: the trigger is only valid for 3 seconds.
+            user_id = _str(_mapping(body.get("user")).get("id"))
+            metadata = json.dumps({"action": action_id, "value": value, "channel": channel})
+            view = note_modal(form, metadata, NOTE_VIEW)
+            await self.open_form(trigger_id, view, respond, channel, user_id)
+            return
+        user = await self._payload_user(body)
         try:
-            event = ShortcutInvoked(
-                _str(body.get("trigger_id")) or None,
-                "escalate",
-                MessageRef(PLATFORM, team, channel, ts),
-                UserRef(PLATFORM, team, user_id, user_name),
-                self.app.ctx.now(),
-            )
-            replies = await self.app.handle(event) or [Reply(NOT_CONFIGURED)]
+            event = ActionInvoked(trigger_id or None, action_id, value, user, self.app.ctx.now())
+            replies = await self.app.handle(event) or [Reply(NO_ACTION)]
         except Exception:
-            log.exception("escalate shortcut by %s in %s failed", user_id, channel)
+            log.exception("button %s by %s in %s failed", action_id, user.user, channel)
             replies = [Reply(FAILED)]
         for reply in replies:
-            await self.answer(reply, respond, channel=channel, user=user_id)
+            # A new private message for the clicker; the post itself is updated by the core.
+            await self.answer(
+                reply, respond, channel=channel, user=user.user, replace_original=False
+            )
+
+    def form_errors(self, view: Payload) -> dict[str, str]:
+        """Problems to show in a submitted modal before it closes (checked before the ack)."""
+        if _str(view.get("callback_id")) != ESCALATE_VIEW:
+            return {}
+        if self.settings.destination(view_values(view).get(DESTINATION, "")) is None:
+            return {DESTINATION: "Choose one of the configured destinations."}
+        return {}
+
+    async def on_form(self, body: Payload) -> None:
+        """A submitted modal: the escalation (`ShortcutInvoked`) or a button with its note."""
+        view = _mapping(body.get("view"))
+        values, metadata = view_values(view), view_metadata(view)
+        user = await self._payload_user(body)
+        channel = metadata.get("channel", "")
+        view_id = _str(view.get("id")) or None
+        try:
+            event: Inbound
+            if _str(view.get("callback_id")) == ESCALATE_VIEW:
+                event = ShortcutInvoked(
+                    view_id,
+                    "escalate",
+                    MessageRef(PLATFORM, self.slack.team_id, channel, metadata.get("ts", "")),
+                    user,
+                    self.app.ctx.now(),
+                    values.get(DESTINATION, ""),
+                    values.get(REASON, ""),
+                )
+            else:
+                event = ActionInvoked(
+                    view_id,
+                    metadata.get("action", ""),
+                    metadata.get("value", ""),
+                    user,
+                    self.app.ctx.now(),
+                    values.get(NOTE, ""),
+                )
+            replies = await self.app.handle(event) or [Reply(FAILED)]
+        except Exception:
+            log.exception("form %s by %s failed", view.get("callback_id"), user.user)
+            replies = [Reply(FAILED)]
+        for reply in replies:
+            await self.tell(reply, channel=channel, user=user)
+
+    async def open_form(
+        self,
+        trigger_id: str,
+        view: dict[str, Any],
+        respond: AsyncRespond | None,
+        channel: str,
+        user: str,
+    ) -> None:
+        """Open a modal; if Slack refuses (an expired trigger), say so privately."""
+        try:
+            await self.slack.open_view(trigger_id, view)
+        except PlatformError:
+            await self.answer(Reply(FORM_FAILED), respond, channel=channel, user=user)
+
+    async def tell(self, reply: Reply, *, channel: str, user: UserRef) -> None:
+        """Answer without a response_url (after a modal): ephemeral in `channel`, else a DM."""
+        post = reply.post or Post(reply.text)
+        if reply.public and channel:
+            try:
+                await self.slack.post(ChannelRef(PLATFORM, self.slack.team_id, channel), post)
+                return
+            except PlatformError:
+                pass  # logged by the platform; the user still hears it privately
+        if channel and post.image is None:
+            blocks = render(post, await self.slack.links_for(post))[1] if reply.post else []
+            try:
+                await self.slack.post_ephemeral(
+                    channel, user.user, fallback_text(reply.text), blocks
+                )
+                return
+            except PlatformError:
+                # Ephemeral messages need the bot in the channel; a DM does not.
+                log.info("answering %s by direct message instead of in %s", user.user, channel)
+        with contextlib.suppress(PlatformError):  # logged with method and channel
+            await self.slack.dm(user, post)
 
     async def answer(
-        self, reply: Reply, respond: AsyncRespond | None, *, channel: str, user: str
+        self,
+        reply: Reply,
+        respond: AsyncRespond | None,
+        *,
+        channel: str,
+        user: str,
+        replace_original: bool | None = None,
     ) -> None:
-        """Send a command's reply through `response_url`, else with the Web API."""
+        """Send a command's reply through `response_url`, else with the Web API.
+
+        A reply with an image cannot go through `response_url`: a public one is posted
+        with the Web API (the image in its thread), a private one sends the image to
+        the caller's DM with the bot and says so.
+        """
+        if reply.post is not None and reply.post.image is not None:
+            if reply.public:
+                with contextlib.suppress(PlatformError):  # logged with method and channel
+                    await self.slack.post(
+                        ChannelRef(PLATFORM, self.slack.team_id, channel), reply.post
+                    )
+                return
+            reply = await self._image_by_dm(reply, user)
         links = await self.slack.links_for(reply.post) if reply.post else {}
         blocks = render(reply.post, links)[1] if reply.post else []
         text = fallback_text(reply.text)
         kind = "in_channel" if reply.public else "ephemeral"
         if respond is not None and getattr(respond, "response_url", None):
             try:
-                sent = await respond(text=text, blocks=blocks or None, response_type=kind)
+                sent = await respond(
+                    text=text,
+                    blocks=blocks or None,
+                    response_type=kind,
+                    replace_original=replace_original,
+                )
                 if sent.status_code == 200:
                     return
                 log.warning("response_url answered %s; replying with the Web API", sent.status_code)
@@ -837,6 +1193,23 @@ class SlackAdapter:
                 await self.slack.post_ephemeral(channel, user, text, blocks)
         except PlatformError:
             pass  # logged with method and channel by the platform
+
+    async def _image_by_dm(self, reply: Reply, user: str) -> Reply:
+        """Send a private reply's image to the caller's DM; the reply says where it went."""
+        post = reply.post
+        if post is None or post.image is None:
+            return reply
+        try:
+            channel = await self.slack.open_dm(user)
+            await self.slack.upload(channel, post.image, post.image_name, post.title)
+            note = IMAGE_SENT
+        except PlatformError:
+            note = IMAGE_FAILED  # the platform logged why
+        return dataclasses.replace(
+            reply,
+            text=f"{reply.text}\n{note}",
+            post=dataclasses.replace(post, text=f"{post.text}\n{note}", image=None),
+        )
 
     # -- backfill -------------------------------------------------------------------
 

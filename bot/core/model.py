@@ -175,6 +175,7 @@ class Escalation:
     state: EscalationState
     opened_at: datetime
     opened_by: str
+    opened_by_name: str = ""
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None
     resolved_at: datetime | None = None

@@ -198,7 +198,8 @@ def _reasons(reasons: tuple[str, ...]) -> str:
 ESCALATION_COLUMNS = (
     "id, platform, space, channel, message_id, question_id, destination, dest_platform, "
     "dest_space, dest_channel, dest_message, author, author_name, excerpt, private_source, "
-    "reason, state, opened_at, opened_by, acknowledged_at, acknowledged_by, resolved_at, "
+    "reason, state, opened_at, opened_by, opened_by_name, acknowledged_at, acknowledged_by, "
+    "resolved_at, "
     "resolved_by, resolution, original_deleted"
 )
 _ESCALATION_UPDATABLE = frozenset(
@@ -219,8 +220,8 @@ def _row_to_escalation(row: sqlite3.Row) -> Escalation:
     (
         eid, platform, space, channel, message_id, question_id, destination, dest_platform,
         dest_space, dest_channel, dest_message, author, author_name, excerpt, private_source,
-        reason, state, opened_at, opened_by, acknowledged_at, acknowledged_by, resolved_at,
-        resolved_by, resolution, original_deleted,
+        reason, state, opened_at, opened_by, opened_by_name, acknowledged_at, acknowledged_by,
+        resolved_at, resolved_by, resolution, original_deleted,
     ) = row  # fmt: skip
     target = ChannelRef(dest_platform, dest_space, dest_channel)
     return Escalation(
@@ -240,6 +241,7 @@ def _row_to_escalation(row: sqlite3.Row) -> Escalation:
         state=EscalationState(state),
         opened_at=_must(opened_at),
         opened_by=opened_by,
+        opened_by_name=opened_by_name,
         acknowledged_at=from_ts(acknowledged_at),
         acknowledged_by=acknowledged_by,
         resolved_at=from_ts(resolved_at),
@@ -586,13 +588,14 @@ class Repo:
         row = self._one(
             "INSERT OR IGNORE INTO escalations (platform, space, channel, message_id, "
             "question_id, destination, dest_platform, dest_space, dest_channel, author, "
-            "author_name, excerpt, private_source, reason, state, opened_at, opened_by) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?) "
+            "author_name, excerpt, private_source, reason, state, opened_at, opened_by, "
+            "opened_by_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?) "
             f"RETURNING {ESCALATION_COLUMNS}",
             (
                 o.platform, o.space, o.channel, o.message, new.question_id, new.destination,
                 t.platform, t.space, t.channel, new.author, new.author_name, new.excerpt,
                 int(new.private_source), new.reason, new.opened_at.timestamp(), new.opened_by,
+                new.opened_by_name,
             ),
         )  # fmt: skip
         if row is None:

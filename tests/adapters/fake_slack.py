@@ -4,6 +4,8 @@ It answers the methods the Slack adapter uses with Slack-shaped JSON, merges que
 form and JSON arguments the way slack_sdk sends them, keeps channel histories and
 threads for backfill, and serves `response_url` endpoints. It can be told to answer
 429 with Retry-After, 500, or drop the connection for the next N calls of a method.
+Files go through the three steps of `files_upload_v2` (an upload URL on this server,
+the bytes, then `files.completeUploadExternal`), recorded in `shared`.
 """
 
 from __future__ import annotations
@@ -71,6 +73,10 @@ class FakeSlack:
     base: str = ""
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     reactions: set[tuple[Any, Any, Any]] = field(default_factory=set)
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    uploads: dict[str, bytes] = field(default_factory=dict)
+    shared: list[dict[str, Any]] = field(default_factory=list)
+    views: list[dict[str, Any]] = field(default_factory=list)
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -81,6 +87,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{name}", self._respond)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -214,6 +221,14 @@ class FakeSlack:
         self.responses.append((request.match_info["name"], await request.json()))
         return web.Response(text="ok")
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        """Step two of files_upload_v2: the bytes, POSTed to the URL step one gave."""
+        file_id = request.match_info["file_id"]
+        if file_id not in self.uploads:
+            return web.Response(status=404, text="unknown upload")
+        self.uploads[file_id] = await request.read()
+        return web.Response(text=f"OK - {len(self.uploads[file_id])}")
+
     def _next_ts(self) -> str:
         return f"{int(time.time())}.{next(self._ts):06d}"
 
@@ -248,6 +263,42 @@ class FakeSlack:
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text")}
 
+    def _files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("filename") or not int(args.get("length") or 0):
+            return {"error": "invalid_arguments"}
+        file_id = f"F{next(self._ts):08d}"
+        self.uploads[file_id] = b""
+        return {"upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
+
+    def _files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        files = json.loads(args.get("files") or "[]")
+        if not files or any(not self.uploads.get(f.get("id")) for f in files):
+            return {"error": "file_not_found"}
+        for f in files:
+            self.shared.append(
+                {
+                    "id": f["id"],
+                    "title": f.get("title"),
+                    "channel": args.get("channel_id"),
+                    "thread_ts": args.get("thread_ts"),
+                    "data": self.uploads[f["id"]],
+                }
+            )
+        return {"files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+
+    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel", ""))
+        info = {"id": channel, "is_private": False, "is_im": channel.startswith("D")}
+        return {"channel": info | self.channels.get(channel, {})}
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = args.get("view")
+        view = json.loads(view) if isinstance(view, str) else view
+        if not args.get("trigger_id") or not isinstance(view, dict):
+            return {"error": "invalid_arguments"}
+        self.views.append(view)
+        return {"view": {"id": f"V{next(self._ts):08d}", **view}}
+
     def _chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:
         channel, ts = str(args.get("channel", "")), str(args.get("message_ts", ""))
         link = f"https://{DOMAIN}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
@@ -261,16 +312,34 @@ class FakeSlack:
         meta = {"next_cursor": str(start + limit) if more else ""}
         return {"messages": page, "has_more": more, "response_metadata": meta}
 
+    @staticmethod
+    def _in_range(message: dict[str, Any], args: dict[str, Any]) -> bool:
+        """Slack's oldest/latest bounds, exclusive unless `inclusive` is set."""
+        ts = float(message["ts"])
+        inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
+        oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or "inf")
+        if inclusive:
+            return oldest <= ts <= latest
+        return oldest < ts < latest
+
     def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
-        oldest = float(args.get("oldest") or 0)
-        items = [m for m in self.history[str(args.get("channel"))] if float(m["ts"]) > oldest]
+        items = [m for m in self.history[str(args.get("channel"))] if self._in_range(m, args)]
         return self._page(sorted(items, key=lambda m: float(m["ts"]), reverse=True), args)
 
     def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
         channel, ts = str(args.get("channel")), str(args.get("ts"))
-        oldest = float(args.get("oldest") or 0)
+        if not any(m["ts"] == ts for m in self.history[channel]):
+            # A reply's ts names its thread too (Slack answers with the whole thread).
+            ts = next(
+                (
+                    root
+                    for (where, root), replies in self.replies.items()
+                    if where == channel and any(m["ts"] == ts for m in replies)
+                ),
+                ts,
+            )
         parent = [m for m in self.history[channel] if m["ts"] == ts]
-        replies = [m for m in self.replies[(channel, ts)] if float(m["ts"]) > oldest]
+        replies = [m for m in self.replies.get((channel, ts), []) if self._in_range(m, args)]
         return self._page(parent + sorted(replies, key=lambda m: float(m["ts"])), args)
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -367,6 +436,91 @@ def shortcut_body(
         "response_url": response_url,
         "message_ts": message["ts"],
         "message": message,
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def _user(user: str, team: str) -> dict[str, str]:
+    return {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team}
+
+
+def action_body(
+    *,
+    user: str,
+    message: dict[str, Any],
+    button: dict[str, Any],
+    channel: str,
+    response_url: str,
+    team: str = TEAM,
+) -> str:
+    """A click on `button` (a button element as posted) of `message`: `block_actions`."""
+    payload = {
+        "type": "block_actions",
+        "token": "legacy-verification-token",
+        "api_app_id": "A0FRONTLINE",
+        "team": {"id": team, "domain": DOMAIN},
+        "user": _user(user, team),
+        "container": {
+            "type": "message",
+            "message_ts": message["ts"],
+            "channel_id": channel,
+            "is_ephemeral": False,
+        },
+        "trigger_id": f"trigger-{time.monotonic_ns()}",
+        "channel": {"id": channel, "name": "support"},
+        "message": message,
+        "response_url": response_url,
+        "actions": [
+            {
+                "action_id": button["action_id"],
+                "block_id": "b1",
+                "text": button["text"],
+                "value": button.get("value", ""),
+                "type": "button",
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def view_submission_body(
+    view: dict[str, Any], values: dict[str, str], *, user: str, team: str = TEAM
+) -> str:
+    """Submitting modal `view` (as opened) with `values` typed or chosen, by input block id."""
+    state: dict[str, Any] = {}
+    for block in view["blocks"]:
+        if block["type"] != "input" or block["block_id"] not in values:
+            continue
+        element = block["element"]
+        value = values[block["block_id"]]
+        if element["type"] == "static_select":
+            [option] = [o for o in element["options"] if o["value"] == value]
+            typed: dict[str, Any] = {"type": "static_select", "selected_option": option}
+        else:
+            typed = {"type": element["type"], "value": value}
+        state[block["block_id"]] = {element["action_id"]: typed}
+    payload = {
+        "type": "view_submission",
+        "token": "legacy-verification-token",
+        "api_app_id": "A0FRONTLINE",
+        "team": {"id": team, "domain": DOMAIN},
+        "user": _user(user, team),
+        "trigger_id": f"trigger-{time.monotonic_ns()}",
+        "view": {
+            "id": f"V{time.monotonic_ns()}",
+            "team_id": team,
+            "type": "modal",
+            "callback_id": view["callback_id"],
+            "private_metadata": view.get("private_metadata", ""),
+            "blocks": view["blocks"],
+            "state": {"values": state},
+            "hash": "1712345678.abcd",
+            "app_id": "A0FRONTLINE",
+            "bot_id": BOT_ID,
+        },
+        "response_urls": [],
+        "is_enterprise_install": False,
     }
     return urlencode({"payload": json.dumps(payload)})
 
@@ -474,6 +628,11 @@ class SlackWorld:
         sent = [r for n, r in self.fake.responses[before:] if n == name]
         assert len(sent) == 1, self.fake.responses
         return sent[0]
+
+    async def interact(self, body: str) -> tuple[int, str]:
+        """POST a signed interactivity payload (form-encoded) as Slack does."""
+        headers = signed_headers(body, content_type="application/x-www-form-urlencoded")
+        return await self.post_raw(body, headers)
 
     async def question(self, ts: str) -> Question:
         question = await self.store.question_by_ref(self.ref(ts))

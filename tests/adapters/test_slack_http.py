@@ -306,7 +306,7 @@ async def test_check_mark_reaction_resolves(world: SlackWorld) -> None:
 
 
 async def test_escalate_shortcut_is_acked_and_answered_privately(world: SlackWorld) -> None:
-    """The Escalate shortcut is acked, and the user hears escalation is not configured yet."""
+    """Without destinations the shortcut is acked, says so privately, and opens no modal."""
     ts = await world.say("UMARIA", QUESTION)
     message = {"type": "message", "user": "UMARIA", "ts": ts, "text": QUESTION}
     body = shortcut_body(
@@ -317,6 +317,7 @@ async def test_escalate_shortcut_is_acked_and_answered_privately(world: SlackWor
     )
     assert (status, ack) == (200, "")
     assert world.fake.responses == [("sc", {"text": NOT_CONFIGURED, "response_type": "ephemeral"})]
+    assert world.fake.views == []
 
 
 async def test_backfill_after_restart_ingests_the_gap_once(fake: FakeSlack, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ def _list_under(text: str, key: str) -> list[str]:
 
 
 def test_manifest_matches_the_adapter() -> None:
-    """Subscribed events, command, shortcut and Socket Mode agree with the adapter's code."""
+    """Events, command, shortcut, interactivity and Socket Mode agree with the adapter."""
     text = MANIFEST.read_text(encoding="utf-8")
     events = _list_under(text, "bot_events")
     assert events == ["message.channels", "message.groups", "reaction_added", "reaction_removed"]
@@ -27,6 +27,8 @@ def test_manifest_matches_the_adapter() -> None:
     assert "type: message\n" in text
     assert "should_escape: true" in text
     assert "socket_mode_enabled: true" in text
+    # Buttons, the shortcut's form and its submission arrive as interactivity payloads.
+    assert re.search(r"interactivity:\n(?:\s+#.*\n)*\s+is_enabled: true\n", text)
 
 
 def test_manifest_asks_for_exactly_the_scopes_used() -> None:
@@ -35,8 +37,11 @@ def test_manifest_asks_for_exactly_the_scopes_used() -> None:
     assert sorted(scopes) == sorted(
         [
             "channels:history",
+            "channels:read",
             "groups:history",
+            "groups:read",
             "chat:write",
+            "files:write",
             "commands",
             "im:write",
             "reactions:read",

@@ -179,7 +179,7 @@ async def test_acknowledge_then_resolve_with_a_note(esc: World) -> None:
     assert (await press(esc, "escalation.ack", str(escalation.id), "ben")).text == "Acknowledged."
     ack = esc.platform.sent("update")[-1]
     assert ack.post is not None and [a.label for a in ack.post.actions] == ["Resolve"]
-    assert "Acknowledged by: ben" in ack.text
+    assert "Acknowledged by: Ben" in ack.text
     await esc.advance(hours=2)
     done = await press(esc, "escalation.resolve", str(escalation.id), "ben", "Fixed in 2.3.1")
     assert done.text == "Resolved and the member was told."

@@ -1,0 +1,183 @@
+"""Replay the real shared data and score it against the ground truth the data gives.
+
+Turns the Ubuntu IRC logs and the Clojurians Slack events into Slack workspace exports
+(`bench/export_tools.py`), replays each through `frontline replay`'s pipeline, and
+scores against the truth: which messages became questions (the labelled samples of
+bench/DETECTION.md, with the "contains ?" rule beside it), answered vs unanswered
+agreement, and the error of the time to first response. Also times each replay.
+
+    .venv/bin/python bench/replay_eval.py
+
+Reads ../shared/data (or $FRONTLINE_SHARED_DATA); prints SKIP when it is absent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from export_tools import (
+    IRC_CHANNEL_ID,
+    Truth,
+    clojurians_source,
+    clojurians_to_slack,
+    clojurians_truth,
+    irc_source,
+    irc_to_slack,
+    irc_truth,
+    read_irc_log,
+)
+
+from bot.replay import ReplayOptions, ReplayResult, replay, result_line
+
+LABELS = Path(__file__).resolve().parent / "detect_labels"
+SPLITS = ("test", "holdout")  # never tuned on: the honest figures
+
+
+@dataclass
+class Scores:
+    """One source's figures."""
+
+    name: str
+    messages: int
+    seconds: float
+    questions: int
+    detect: tuple[int, int, int] = (0, 0, 0)  # tp, fp, fn of the pipeline on labels
+    baseline: tuple[int, int, int] = (0, 0, 0)  # the same for "contains ?"
+    agree: int = 0
+    compared: int = 0
+    ttfr_close: int = 0
+    ttfr_both: int = 0
+    same_responder: int = 0
+
+
+def _pr(tp: int, fp: int, fn: int) -> str:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return f"P={p:.3f} R={r:.3f} (tp={tp} fp={fp} fn={fn})"
+
+
+def labelled(source: str, irc_ts: dict[str, str]) -> dict[str, int]:
+    """The held-out labels of one source, keyed `channel:ts` as the export keys them."""
+    out: dict[str, int] = {}
+    for split in SPLITS:
+        with (LABELS / f"{split}.csv").open() as fh:
+            for row in csv.DictReader(fh):
+                if row["source"] != source:
+                    continue
+                key = row["key"]
+                if source == "irc":
+                    ts = irc_ts.get(key)
+                    if ts is None:
+                        continue
+                    key = f"{IRC_CHANNEL_ID}:{ts}"
+                out[key] = int(row["label"])
+    return out
+
+
+def irc_keys(src: Path) -> dict[str, str]:
+    """`split/file:line` -> the ts that line has in the export."""
+    out: dict[str, str] = {}
+    for split in ("dev", "test"):
+        for path in sorted((src / split).glob("*.ascii.txt")):
+            stem = f"{split}/{path.name.removesuffix('.ascii.txt')}"
+            for line in read_irc_log(path):
+                if line is not None:
+                    out[f"{stem}:{line.index}"] = line.ts
+    return out
+
+
+def score(name: str, result: ReplayResult, truth: list[Truth], labels: dict[str, int],
+          texts: dict[str, str]) -> Scores:
+    """Compare a replay with the truth and the labels."""
+    asked = {f"{q.watched_channel}:{q.ref.message}": result_line(q) for q in result.questions}
+    s = Scores(name, result.messages, result.elapsed, len(result.questions))
+    tp = fp = fn = btp = bfp = bfn = 0
+    for key, label in labels.items():
+        predicted = key in asked
+        tp += predicted and label == 1
+        fp += predicted and label == 0
+        fn += (not predicted) and label == 1
+        mark = "?" in texts.get(key, "")
+        btp += mark and label == 1
+        bfp += mark and label == 0
+        bfn += (not mark) and label == 1
+    s.detect, s.baseline = (tp, fp, fn), (btp, bfp, bfn)
+    for row in truth:
+        if not row.is_conversation_start or row.answered is None or row.censored:
+            continue
+        line = asked.get(f"{row.channel}:{row.ts}")
+        if line is None:
+            continue  # not a question to the pipeline: scored by detection above
+        ours = line["first_response_ts"] is not None or line["first_responder"] is not None
+        s.compared += 1
+        s.agree += ours == row.answered
+        if ours and row.answered and row.first_response_ts and line["ttfr_seconds"] is not None:
+            truth_wait = float(row.first_response_ts) - float(row.ts)
+            s.ttfr_both += 1
+            s.ttfr_close += abs(line["ttfr_seconds"] - truth_wait) <= 60
+            s.same_responder += line["first_responder"] == row.first_responder
+    return s
+
+
+def texts_of(result_lines: list[dict[str, Any]]) -> dict[str, str]:
+    """`channel:ts` -> text, for the baseline rule."""
+    return {f"{line['channel']}:{line['ts']}": line["text"] for line in result_lines}
+
+
+async def run_source(name: str, src: Path, tmp: Path) -> Scores:
+    """Convert, replay, score one source."""
+    export = tmp / name
+    if name == "irc":
+        irc_to_slack(src, export)
+        truth, keys = irc_truth(src), irc_keys(src)
+    else:
+        clojurians_to_slack(src, export)
+        truth, keys = clojurians_truth(src), {}
+    began = time.perf_counter()
+    result = await replay(ReplayOptions(export, all_messages=True, progress=False))
+    elapsed = time.perf_counter() - began
+    lines = [result_line(q) for q in result.questions] + result.not_questions
+    s = score(name, result, truth, labelled(name, keys), texts_of(lines))
+    s.seconds = elapsed
+    return s
+
+
+def report(scores: list[Scores]) -> None:
+    """Print the figures."""
+    for s in scores:
+        print(f"== {s.name}: {s.messages:,} messages replayed in {s.seconds:.2f} s "
+              f"({s.messages / s.seconds:,.0f}/s), {s.questions} questions")
+        print(f"  becomes a question (labelled held-out sample): pipeline {_pr(*s.detect)}")
+        print(f"                                       baseline '?' {_pr(*s.baseline)}")
+        if s.compared:
+            print(f"  answered vs unanswered agreement: {s.agree / s.compared:.3f} "
+                  f"({s.agree} of {s.compared} conversation starts with a known fate)")
+        if s.ttfr_both:
+            print(f"  first response within 60 s of the truth: {s.ttfr_close / s.ttfr_both:.3f} "
+                  f"({s.ttfr_close} of {s.ttfr_both}); same first responder: "
+                  f"{s.same_responder / s.ttfr_both:.3f}")
+
+
+def main() -> int:
+    sources = [("irc", irc_source()), ("clojurians", clojurians_source())]
+    if not all(src for _, src in sources):
+        print("SKIP: ../shared/data (or $FRONTLINE_SHARED_DATA) is not here")
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        scores = [asyncio.run(run_source(name, src, Path(tmp))) for name, src in sources if src]
+    report(scores)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
