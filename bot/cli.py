@@ -214,12 +214,18 @@ def parser() -> argparse.ArgumentParser:
     """The argument parser."""
     p = argparse.ArgumentParser(prog="frontline", description="No question left behind.")
     p.add_argument("--config", help="TOML settings file (default: $FRONTLINE_CONFIG)")
+    # Also accepted after the subcommand (`frontline check-config --config F`); SUPPRESS
+    # keeps a value given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, help="TOML settings file")
     sub = p.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="connect to Slack and/or Discord and watch")
+    run = sub.add_parser("run", parents=[common], help="connect to Slack and/or Discord and watch")
     run.add_argument("--http", action="store_true", help="Slack: serve /slack/events over HTTP")
     run.add_argument("--port", type=int, default=3000, help="port for --http (default 3000)")
     run.set_defaults(fn=cmd_run)
-    demo = sub.add_parser("demo", help="play a synthetic community on a virtual clock")
+    demo = sub.add_parser(
+        "demo", parents=[common], help="play a synthetic community on a virtual clock"
+    )
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--days", type=int, default=1, choices=range(1, 31), metavar="1..30")
     demo.add_argument("--db", default="frontline-demo.db", help="SQLite file to write")
@@ -231,17 +237,18 @@ def parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--replace", action="store_true", help="overwrite an existing --db file")
     demo.set_defaults(fn=cmd_demo)
-    report = sub.add_parser("report", help="print the figures of a period")
+    report = sub.add_parser("report", parents=[common], help="print the figures of a period")
     report.add_argument("--since", default="1d", help="period, e.g. 24h or 7d")
     report.add_argument("--format", choices=("table", "markdown", "json", "csv"), default="table")
     report.add_argument("--db", help="database (default: from the configuration)")
     report.set_defaults(fn=cmd_report)
-    replay = sub.add_parser("replay", help="replay a Slack or Discord export: figures and what-ifs")
+    replay = sub.add_parser(
+        "replay", parents=[common], help="replay a Slack or Discord export: figures and what-ifs"
+    )
     replay.add_argument("path", help="export folder, .zip, or DiscordChatExporter .json")
     replay.add_argument(
         "--format", choices=("auto", "slack-export", "discord-export"), default="auto"
     )
-    replay.add_argument("--config", default=argparse.SUPPRESS, help="TOML settings file")
     replay.add_argument("--channels", help="comma-separated channel names or ids")
     replay.add_argument("--since", type=_moment, help="first day, YYYY-MM-DD (UTC)")
     replay.add_argument("--until", type=_moment, help="last moment, YYYY-MM-DD[THH:MM] (UTC)")
@@ -254,11 +261,11 @@ def parser() -> argparse.ArgumentParser:
         "--slack-url", default="https://slack.com", help="workspace URL for links in the report"
     )
     replay.set_defaults(fn=cmd_replay)
-    mig = sub.add_parser("migrate", help="apply pending database migrations")
+    mig = sub.add_parser("migrate", parents=[common], help="apply pending database migrations")
     mig.add_argument("--db", help="database (default: from the configuration)")
     mig.set_defaults(fn=cmd_migrate)
     sub.add_parser(
-        "check-config", help="validate the configuration and list every problem"
+        "check-config", parents=[common], help="validate the configuration and list every problem"
     ).set_defaults(fn=cmd_check_config)
     return p
 

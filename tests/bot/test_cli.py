@@ -402,3 +402,12 @@ def test_report_markdown_and_csv(capsys: pytest.CaptureFixture[str], tmp_path: P
     lines = out.splitlines()
     assert lines[0] == "figure,value,previous"
     assert f"questions,{printed},0" in lines
+
+
+def test_config_option_after_the_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    """`frontline check-config --config F` works like `frontline --config F check-config`."""
+    example = str(Path(__file__).resolve().parents[2] / "config" / "frontline.example.toml")
+    code, after, _ = run(capsys, "check-config", "--config", example)
+    assert code == 0 and after.startswith("Configuration OK")
+    code, before, _ = run(capsys, "--config", example, "check-config")
+    assert (code, before) == (0, after)
