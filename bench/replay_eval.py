@@ -96,8 +96,13 @@ def irc_keys(src: Path) -> dict[str, str]:
     return out
 
 
-def score(name: str, result: ReplayResult, truth: list[Truth], labels: dict[str, int],
-          texts: dict[str, str]) -> Scores:
+def score(
+    name: str,
+    result: ReplayResult,
+    truth: list[Truth],
+    labels: dict[str, int],
+    texts: dict[str, str],
+) -> Scores:
     """Compare a replay with the truth and the labels."""
     asked = {f"{q.watched_channel}:{q.ref.message}": result_line(q) for q in result.questions}
     s = Scores(name, result.messages, result.elapsed, len(result.questions))
@@ -155,17 +160,23 @@ async def run_source(name: str, src: Path, tmp: Path) -> Scores:
 def report(scores: list[Scores]) -> None:
     """Print the figures."""
     for s in scores:
-        print(f"== {s.name}: {s.messages:,} messages replayed in {s.seconds:.2f} s "
-              f"({s.messages / s.seconds:,.0f}/s), {s.questions} questions")
+        print(
+            f"== {s.name}: {s.messages:,} messages replayed in {s.seconds:.2f} s "
+            f"({s.messages / s.seconds:,.0f}/s), {s.questions} questions"
+        )
         print(f"  becomes a question (labelled held-out sample): pipeline {_pr(*s.detect)}")
         print(f"                                       baseline '?' {_pr(*s.baseline)}")
         if s.compared:
-            print(f"  answered vs unanswered agreement: {s.agree / s.compared:.3f} "
-                  f"({s.agree} of {s.compared} conversation starts with a known fate)")
+            print(
+                f"  answered vs unanswered agreement: {s.agree / s.compared:.3f} "
+                f"({s.agree} of {s.compared} conversation starts with a known fate)"
+            )
         if s.ttfr_both:
-            print(f"  first response within 60 s of the truth: {s.ttfr_close / s.ttfr_both:.3f} "
-                  f"({s.ttfr_close} of {s.ttfr_both}); same first responder: "
-                  f"{s.same_responder / s.ttfr_both:.3f}")
+            print(
+                f"  first response within 60 s of the truth: {s.ttfr_close / s.ttfr_both:.3f} "
+                f"({s.ttfr_close} of {s.ttfr_both}); same first responder: "
+                f"{s.same_responder / s.ttfr_both:.3f}"
+            )
 
 
 def main() -> int:

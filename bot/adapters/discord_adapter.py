@@ -1,5 +1,8 @@
 """The Discord adapter: discord.py gateway events in, core events out; posts out as embeds.
 
+A post's actions are buttons; the "Escalate" menu opens a destination picker; forms
+ask for a reason or a resolution note (the parts are in `discord_ui`).
+
 Mapping: platform "discord", space = guild id, channel = channel or thread id,
 message = message id, all as strings. Threads and forum posts hang from a question:
 
@@ -31,7 +34,16 @@ import re
 import shlex
 import time
 import unicodedata
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -55,7 +67,21 @@ from bot.adapters.discord_links import (
     parse_channel_link,
     parse_message_link,
 )
+from bot.adapters.discord_ui import (
+    NOTE_FORM,
+    NOTE_INPUT,
+    REASON_FORM,
+    ActionButton,
+    DestinationSelect,
+    action_view,
+    destination_by_key,
+    form_values,
+    note_form,
+    picker_view,
+    reason_form,
+)
 from bot.core.events import (
+    ActionInvoked,
     CommandInvoked,
     Inbound,
     MessageDeleted,
@@ -91,6 +117,10 @@ NO_ESCALATION = (
     "Ask a community manager to set them up."
 )
 NO_ANSWER = "Sorry, that did not work; the error has been logged. Please try again."
+STALE_BUTTON = "This button no longer does anything."
+PICKER_TEXT = "Escalate this message from **{author}**: choose where it goes."
+# Context-menu targets carry their text even without the message content intent.
+TARGET_CACHE_SIZE = 1000
 
 # Discord names unicode emoji by the character; Slack and the configuration by name.
 EMOJI_NAMES: Mapping[str, str] = {
@@ -114,6 +144,15 @@ EMOJI_NAMES: Mapping[str, str] = {
     "😄": "smile",
     "🐛": "bug",
     "📌": "pushpin",
+    # Escalation shortcuts (a destination's `emoji`).
+    "🆘": "sos",
+    "💡": "bulb",
+    "🚨": "rotating_light",
+    "⚠": "warning",
+    "❗": "exclamation",
+    "🎫": "ticket",
+    "📣": "mega",
+    "🔔": "bell",
 }
 EMOJI_BY_NAME: Mapping[str, str] = {
     **{name: char for char, name in EMOJI_NAMES.items()},
@@ -121,6 +160,7 @@ EMOJI_BY_NAME: Mapping[str, str] = {
     "heavy_check_mark": "✔\ufe0f",
     "ballot_box_with_check": "☑\ufe0f",
     "heart": "❤\ufe0f",
+    "warning": "⚠\ufe0f",
     "thumbsup": "👍",
     "thumbsdown": "👎",
 }
@@ -172,6 +212,31 @@ def emoji_name(emoji: discord.PartialEmoji | str) -> str:
         emoji = emoji.name or ""
     bare = "".join(ch for ch in emoji if ch not in _MODIFIERS)
     return EMOJI_NAMES.get(bare, emoji)
+
+
+def reaction_name(emoji: discord.PartialEmoji | str, configured: frozenset[str]) -> str:
+    """A reaction named the way the configuration names it.
+
+    Usually that is the name (`sos` for 🆘); a configuration that lists only the
+    character itself (`emoji = "🆘"`) gets the character, so either spelling works.
+    """
+    name = emoji_name(emoji)
+    if name in configured:
+        return name
+    raw = (emoji.name or "") if isinstance(emoji, discord.PartialEmoji) else emoji
+    bare = "".join(ch for ch in raw if ch not in _MODIFIERS)
+    for spelling in (raw, bare):
+        if spelling and spelling in configured:
+            return spelling
+    return name
+
+
+def configured_emoji(settings: Settings) -> frozenset[str]:
+    """Every reaction the configuration gives a meaning to, without colons."""
+    tracking = settings.tracking
+    names = [*tracking.ack_reactions, *tracking.resolve_reactions]
+    names += [d.emoji for d in settings.destinations if d.emoji]
+    return frozenset(n.strip(":") for n in names)
 
 
 def emoji_symbol(name: str) -> str | None:
@@ -297,6 +362,7 @@ class DiscordPlatform:
         self._where: dict[int, Where] = {}
         self._lookups: dict[int, asyncio.Lock] = {}
         self._roles: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
+        self._targets: dict[int, str] = {}
         staff = settings.staff
         self._staff_users = frozenset(staff.discord_users)
         self._staff_roles = frozenset(r.casefold() for r in staff.discord_roles)
@@ -349,6 +415,14 @@ class DiscordPlatform:
             return None
         except _NETWORK_ERRORS as exc:
             raise _platform_error(exc, f"looking up channel {cid}") from exc
+
+    def remember_target(self, message: discord.Message) -> None:
+        """Keep the text of a context-menu target: REST may hand it back empty later."""
+        if not message.content:
+            return
+        if len(self._targets) >= TARGET_CACHE_SIZE:
+            self._targets.pop(next(iter(self._targets)))
+        self._targets[message.id] = message.content
 
     def forget(self, channel_id: int) -> None:
         """Drop a deleted channel or thread from the cache."""
@@ -426,6 +500,11 @@ class DiscordPlatform:
             sent = await target.send(**body)
         except _NETWORK_ERRORS as exc:
             raise _platform_error(exc, f"posting in channel {channel_id}") from exc
+        if not guild.isdigit():
+            # A destination configured without its server: the link needs the guild id.
+            known = self.client.get_channel(channel_id)
+            where = getattr(known, "guild", None) or sent.guild
+            guild = str(where.id) if where is not None else guild
         return MessageRef(PLATFORM, guild, str(channel_id), str(sent.id))
 
     async def post(self, channel: ChannelRef, post: Post) -> MessageRef:
@@ -461,7 +540,13 @@ class DiscordPlatform:
     async def update(self, message: MessageRef, post: Post) -> None:
         """Replace the content of a message the bot posted."""
         self._ready()
-        body: dict[str, Any] = {"content": None, "embed": None, **_message_body(post)}
+        # No view means no buttons: a settled escalation loses them.
+        body: dict[str, Any] = {
+            "content": None,
+            "embed": None,
+            "view": None,
+            **_message_body(post),
+        }
         if "file" in body:
             # An edit replaces attachments instead of adding files.
             body["attachments"] = [body.pop("file")]
@@ -483,7 +568,13 @@ class DiscordPlatform:
         except _NETWORK_ERRORS as exc:
             raise _platform_error(exc, f"reading message {message.message}") from exc
         where = await self.locate(int(message.space), cid) if message.space.isdigit() else None
-        return to_message(item, where) if where is not None else None
+        if where is None:
+            return None
+        if not item.content and item.id in self._targets:
+            # Without the message content intent REST returns no text; the "Escalate"
+            # menu was given it, so the escalation still quotes the member.
+            item.content = self._targets[item.id]
+        return to_message(item, where)
 
     async def is_private(self, channel: ChannelRef) -> bool:
         """Private threads, DMs and channels @everyone cannot see; unknown ones count too."""
@@ -559,26 +650,23 @@ class DiscordPlatform:
 
 
 def _message_body(post: Post) -> dict[str, Any]:
-    """Lists and titled posts as an embed; a short sentence (a notice) as a plain message."""
+    """Lists and titled posts as an embed; a short sentence (a notice) as a plain message.
+
+    The post's actions become buttons under either.
+    """
+    body: dict[str, Any]
     if not (post.title or post.items or post.footer or post.fields or post.image) and (
         len(post.text) <= CONTENT_LIMIT
     ):
-        return {"content": post.text}
-    body: dict[str, Any] = {"embed": render_embed(post, message_link)}
+        body = {"content": post.text}
+    else:
+        body = {"embed": render_embed(post, message_link)}
     if post.image is not None:
         body["file"] = discord.File(io.BytesIO(post.image), filename=image_name(post))
-    if post.actions and "actions" not in _UNSUPPORTED_SEEN:
-        _UNSUPPORTED_SEEN.add("actions")
-        log.warning(
-            "Discord: buttons on posts are not supported yet; posts are sent without them "
-            "(first seen: %s)",
-            ", ".join(a.label for a in post.actions),
-        )
+    view = action_view(post.actions)
+    if view is not None:
+        body["view"] = view
     return body
-
-
-# Kinds of post content this adapter cannot show yet, each logged once per process.
-_UNSUPPORTED_SEEN: set[str] = set()
 
 
 def _snowflake(value: str) -> int:
@@ -595,6 +683,9 @@ class _Client(discord.Client):
         self.adapter = adapter
         self.group: app_commands.Group | None = None
         self.tree: app_commands.CommandTree[_Client] = adapter.build_tree(self)
+        # Buttons and menus are recognised by their custom id on any message, so clicks
+        # on posts made before this process started still arrive.
+        self.add_dynamic_items(ActionButton, DestinationSelect)
 
     async def setup_hook(self) -> None:
         if self.application_id is not None:
@@ -660,6 +751,13 @@ class _Client(discord.Client):
             self.adapter.on_reaction(payload, added=False),
         )
 
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        if interaction.type is discord.InteractionType.modal_submit:
+            await self.adapter.guard(
+                f"form {interaction.id} from {interaction.user.id}",
+                self.adapter.on_form(interaction),
+            )
+
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         # The default prints to stderr; ours logs with the event and keeps the client alive.
         log.exception("Discord event %s failed; the client carries on", event_method)
@@ -691,6 +789,10 @@ class DiscordAdapter:
         self.guild_ready_timeout = guild_ready_timeout
         self.identify_delay = identify_delay
         self.message_content = True
+        self._emoji = configured_emoji(settings)
+        self._escalation_emoji = frozenset(
+            d.emoji.strip(":") for d in settings.destinations if d.emoji
+        )
         self.discord = DiscordPlatform(settings, self._new_client())
         self.platform: Platform = self.discord
         self.backfills = 0
@@ -935,8 +1037,12 @@ class DiscordAdapter:
         """A reaction added or taken back (raw event: works for messages never cached)."""
         if payload.guild_id is None:
             return
+        emoji = reaction_name(payload.emoji, self._emoji)
         where = await self.discord.locate(payload.guild_id, payload.channel_id)
-        if where is None or not self.discord.watches(where):
+        if where is None:
+            return
+        # A destination's emoji escalates a message wherever it is, like the menu does.
+        if not self.discord.watches(where) and emoji not in self._escalation_emoji:
             return
         who: discord.abc.User | None = payload.member or self.client.get_user(payload.user_id)
         me = self.client.user
@@ -947,7 +1053,7 @@ class DiscordAdapter:
             user = UserRef(PLATFORM, where.guild, str(payload.user_id))
         ref = MessageRef(PLATFORM, where.guild, where.channel, str(payload.message_id))
         kind = ReactionAdded if added else ReactionRemoved
-        await self._deliver(kind(None, ref, user, emoji_name(payload.emoji), self._now()))
+        await self._deliver(kind(None, ref, user, emoji, self._now()))
 
     # --- application commands ---------------------------------------------------------
 
@@ -1031,29 +1137,161 @@ class DiscordAdapter:
                 self._inflight.discard(task)
 
     async def escalate(self, interaction: discord.Interaction, message: discord.Message) -> None:
-        """The "Escalate" message command: the core decides; until it can, say so privately."""
-        task = asyncio.current_task()
-        if task is not None:
-            self._inflight.add(task)
+        """The "Escalate" message command: a private menu of the configured destinations."""
+        with self._tracking():
+            self.discord.remember_target(message)
+            destinations = self.settings.destinations
+            try:
+                if not destinations:
+                    await interaction.response.send_message(NO_ESCALATION, ephemeral=True)
+                    return
+                author = discord.utils.escape_markdown(message.author.display_name)
+                # The channel the message lives in: for a forum post, its thread, as the
+                # core keys it.
+                view = picker_view(str(message.channel.id), str(message.id), destinations)
+                await interaction.response.send_message(
+                    PICKER_TEXT.format(author=author), view=view, ephemeral=True
+                )
+            except _NETWORK_ERRORS as exc:
+                log.warning(
+                    "Discord: could not answer Escalate for %s: %s", interaction.user.id, exc
+                )
+
+    async def on_destination(
+        self, interaction: discord.Interaction, channel: str, message: str, destination: str
+    ) -> None:
+        """A destination was picked: ask for an optional reason (a form answers at once)."""
+        await self.guard(
+            f"choice of {destination[:40]!r} for message {message}",
+            self._destination(interaction, channel, message, destination),
+        )
+
+    async def _destination(
+        self, interaction: discord.Interaction, channel: str, message: str, destination: str
+    ) -> None:
+        destinations = self.settings.destinations
+        index = next((i for i, d in enumerate(destinations) if d.name == destination), None)
         try:
-            if not await self._defer(interaction, "Escalate"):
+            if index is None:
+                await interaction.response.send_message(
+                    f"`{destination[:40]}` is no longer a destination; use Escalate again.",
+                    ephemeral=True,
+                )
+                return
+            form = reason_form(destinations[index], index, channel, message)
+            await interaction.response.send_modal(form)
+        except _NETWORK_ERRORS as exc:
+            log.warning("Discord: could not open the reason form for %s: %s", message, exc)
+
+    async def on_button(self, interaction: discord.Interaction, action: str, value: str) -> None:
+        """A post's button: ask for a note first when the action takes one, else act now."""
+        await self.guard(
+            f"click on {action}:{value[:40]}", self._button(interaction, action, value)
+        )
+
+    async def _button(self, interaction: discord.Interaction, action: str, value: str) -> None:
+        form = note_form(action, value)
+        if form is None:
+            await self._act(interaction, action, value, "")
+            return
+        try:
+            await interaction.response.send_modal(form)
+        except _NETWORK_ERRORS as exc:
+            log.warning("Discord: could not open the %s form: %s", action, exc)
+
+    async def on_form(self, interaction: discord.Interaction) -> None:
+        """A submitted form: a resolution note, or the reason of an escalation."""
+        data: Mapping[str, Any] = dict(interaction.data or {})
+        custom_id = str(data.get("custom_id", ""))
+        text = form_values(data).get(NOTE_INPUT, "").strip()
+        if match := NOTE_FORM.fullmatch(custom_id):
+            await self._act(interaction, match["action"], match["value"], text)
+        elif match := REASON_FORM.fullmatch(custom_id):
+            await self._escalate_to(
+                interaction, match["destination"], match["channel"], match["message"], text
+            )
+
+    async def _act(
+        self, interaction: discord.Interaction, action: str, value: str, note: str
+    ) -> None:
+        with self._tracking():
+            if not await self._defer(interaction, action):
                 return
             guild = str(interaction.guild_id or "@me")
             self.discord.remember_member(guild, interaction.user)
-            # The channel the message lives in: for a forum post, its thread, as the core keys it.
-            target = MessageRef(PLATFORM, guild, str(message.channel.id), str(message.id))
+            event = ActionInvoked(
+                str(interaction.id),
+                action,
+                value,
+                user_ref(guild, interaction.user),
+                self._now(),
+                note,
+            )
+            replies = await self._deliver(event)
+            await self._answer(interaction, replies[0] if replies else Reply(STALE_BUTTON))
+
+    async def _escalate_to(
+        self,
+        interaction: discord.Interaction,
+        key: str,
+        channel: str,
+        message: str,
+        reason: str,
+    ) -> None:
+        with self._tracking():
+            # The form came from the picker: its answer replaces the picker, so the menu
+            # cannot be used twice.
+            in_place = interaction.message is not None
+            try:
+                if in_place:
+                    await interaction.response.defer()
+                else:
+                    await interaction.response.defer(ephemeral=True, thinking=True)
+            except discord.HTTPException as exc:
+                log.warning("Discord: could not defer escalation of %s: %s", message, exc)
+                return
+            guild = str(interaction.guild_id or "@me")
+            self.discord.remember_member(guild, interaction.user)
+            destination = destination_by_key(self.settings.destinations, key)
             event = ShortcutInvoked(
                 str(interaction.id),
                 ESCALATE,
-                target,
+                MessageRef(PLATFORM, guild, channel, message),
                 user_ref(guild, interaction.user),
                 self._now(),
+                destination.name if destination is not None else key,
+                reason,
             )
             replies = await self._deliver(event)
-            await self._answer(interaction, replies[0] if replies else Reply(NO_ESCALATION))
+            reply = replies[0] if replies else Reply(NO_ANSWER)
+            if in_place and reply.post is None and not reply.public:
+                await self._replace(interaction, reply)
+            else:
+                await self._answer(interaction, reply)
+
+    async def _replace(self, interaction: discord.Interaction, reply: Reply) -> None:
+        try:
+            await interaction.edit_original_response(
+                content=render_content(reply.text),
+                embed=None,
+                view=None,
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        except _NETWORK_ERRORS as exc:
+            log.warning("Discord: answering interaction %s failed: %s", interaction.id, exc)
+
+    @contextmanager
+    def _tracking(self) -> Iterator[None]:
+        """Count the current task as accepted work, so shutdown waits for it."""
+        task = asyncio.current_task()
+        if task is None or task in self._inflight:
+            yield
+            return
+        self._inflight.add(task)
+        try:
+            yield
         finally:
-            if task is not None:
-                self._inflight.discard(task)
+            self._inflight.discard(task)
 
     async def _defer(self, interaction: discord.Interaction, what: str) -> bool:
         try:

@@ -108,6 +108,7 @@ class FakeGuild:
     general: int = 2004
     forum: int = 2005
     thread: int = 2006  # an existing thread in #general, present in GUILD_CREATE
+    escalations: int = 2007  # where the support team takes escalated messages
     staff_role: int = 3001
     mod_role: int = 3002
 
@@ -126,6 +127,7 @@ class FakeDiscord:
         self.commands: list[JSON] = []
         self.identifies: list[JSON] = []
         self.resumes = 0
+        self.content_intent = False
         self.fail: list[tuple[str, str, int, JSON]] = []
         self._ws: web.WebSocketResponse | None = None
         self._connected = asyncio.Event()
@@ -174,7 +176,13 @@ class FakeDiscord:
     def _setup_guild(self) -> None:
         g = self.g
         for i, (cid, name) in enumerate(
-            [(g.help, "help"), (g.support, "support"), (g.staff, "staff"), (g.general, "general")]
+            [
+                (g.help, "help"),
+                (g.support, "support"),
+                (g.staff, "staff"),
+                (g.general, "general"),
+                (g.escalations, "escalations"),
+            ]
         ):
             self.channels[cid] = self._text_channel(cid, name, i)
         # Only the Staff role sees #staff.
@@ -404,13 +412,21 @@ class FakeDiscord:
 
     # --- interactions -----------------------------------------------------------------
 
-    def _interaction(self, user: FakeUser, channel: int, data: JSON) -> JSON:
+    def _interaction(
+        self,
+        user: FakeUser,
+        channel: int,
+        data: JSON,
+        *,
+        kind: int = 2,
+        message: JSON | None = None,
+    ) -> JSON:
         iid = snowflake(datetime.now(UTC), next(self._ids))
         source = self.channels.get(channel) or self.threads[channel]
-        return {
+        payload: JSON = {
             "id": str(iid),
             "application_id": str(self.g.app_id),
-            "type": 2,
+            "type": kind,
             "token": f"token-{iid}",
             "version": 1,
             "guild_id": str(self.g.id),
@@ -426,6 +442,9 @@ class FakeDiscord:
             "context": 0,
             "attachment_size_limit": 8 * 1024 * 1024,
         }
+        if message is not None:
+            payload["message"] = message
+        return payload
 
     async def slash(
         self, user: FakeUser, sub: str, options: JSON | None = None, *, channel: int | None = None
@@ -465,6 +484,59 @@ class FakeDiscord:
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
 
+    async def click(self, user: FakeUser, message: JSON, custom_id: str) -> JSON:
+        """`user` clicks the button `custom_id` on `message` (a component interaction)."""
+        data = {"custom_id": custom_id, "component_type": 2}
+        payload = self._interaction(user, int(message["channel_id"]), data, kind=3, message=message)
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    async def choose(self, user: FakeUser, message: JSON, custom_id: str, value: str) -> JSON:
+        """`user` picks `value` in the select menu `custom_id` on `message`."""
+        data = {"custom_id": custom_id, "component_type": 3, "values": [value]}
+        payload = self._interaction(user, int(message["channel_id"]), data, kind=3, message=message)
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    async def submit(
+        self, user: FakeUser, opened_by: JSON, fields: dict[str, str] | None = None
+    ) -> JSON:
+        """`user` submits the form the bot opened in answer to `opened_by` (MODAL_SUBMIT)."""
+        [modal] = [c["data"] for c in self.callbacks(opened_by) if c["type"] == 9]
+        rows = [
+            {"type": 1, "components": [{"type": 4, "custom_id": key, "value": value}]}
+            for key, value in (fields or {}).items()
+        ]
+        data = {"custom_id": modal["custom_id"], "components": rows}
+        payload = self._interaction(
+            user,
+            int(opened_by["channel_id"]),
+            data,
+            kind=5,
+            message=opened_by.get("message"),
+        )
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    def ephemeral(self, interaction: JSON) -> JSON:
+        """The private message the bot answered `interaction` with, as a client shows it."""
+        [answer] = [c["data"] for c in self.callbacks(interaction) if c["type"] == 4]
+        data = self.message(
+            int(interaction["channel_id"]),
+            self.g.bot,
+            answer.get("content") or "",
+            at=datetime.now(UTC),
+        )
+        data["components"] = answer.get("components") or []
+        data["flags"] = answer.get("flags", 0)
+        data.pop("member")
+        return data
+
+    def stored(self, channel: int, message_id: str) -> JSON:
+        """A message as Discord has it now (after the bot's edits)."""
+        [found] = [m for m in self.history.get(channel, []) if m["id"] == message_id]
+        return found
+
     # --- what the bot did ------------------------------------------------------------
 
     def requests(self, method: str, prefix: str) -> list[Call]:
@@ -483,6 +555,11 @@ class FakeDiscord:
             for c in self.requests("POST", f"/webhooks/{self.g.app_id}/{interaction['token']}")
         ]
 
+    def original_edits(self, interaction: JSON) -> list[JSON]:
+        """Edits of the message `interaction` came from (or answered with)."""
+        path = f"/webhooks/{self.g.app_id}/{interaction['token']}/messages/@original"
+        return [c.body for c in self.requests("PATCH", path)]
+
     async def wait_for(self, predicate: Any, within: float = 5.0) -> None:
         """Poll until `predicate()` is true (short sleeps, bounded)."""
         deadline = asyncio.get_running_loop().time() + within
@@ -497,10 +574,22 @@ class FakeDiscord:
 
     # --- gateway ----------------------------------------------------------------------
 
+    def _readable(self, data: JSON, content: bool) -> JSON:
+        """A message as the bot may read it: without the content intent, text is blanked.
+
+        As on Discord: the bot's own messages and those mentioning it keep their text.
+        """
+        mentioned = any(u["id"] == str(self.g.bot.id) for u in data.get("mentions", []))
+        if content or data["author"]["id"] == str(self.g.bot.id) or mentioned:
+            return data
+        return {**data, "content": "", "embeds": [], "attachments": [], "components": []}
+
     async def dispatch(self, event: str, data: JSON) -> None:
         """Send one DISPATCH to the connected bot."""
         await self.connected()
         assert self._ws is not None
+        if event in ("MESSAGE_CREATE", "MESSAGE_UPDATE"):
+            data = self._readable(data, self.content_intent)
         self._seq += 1
         await self._ws.send_str(json.dumps({"op": 0, "t": event, "s": self._seq, "d": data}))
 
@@ -535,6 +624,7 @@ class FakeDiscord:
             await ws.close(code=4014, message=b"Disallowed intent(s).")
             return
         self._ws = ws
+        self.content_intent = bool(data.get("intents", 0) & MESSAGE_CONTENT)
         self._seq = 1
         ready = {
             "v": 10,
@@ -631,11 +721,14 @@ class FakeDiscord:
             if method == "POST":
                 data = self.message(cid, g.bot, body.get("content") or "", at=datetime.now(UTC))
                 data["embeds"] = body.get("embeds") or []
+                data["components"] = body.get("components") or []
                 if body.get("message_reference"):
                     data["message_reference"] = body["message_reference"]
                 self.store(data)
                 return _json(data)
-            return _json(self._history(cid, query))
+            return _json(
+                [self._readable(m, self.allow_message_content) for m in self._history(cid, query)]
+            )
         if parts[:1] == ["channels"] and parts[2:3] == ["messages"] and len(parts) == 4:
             found = [m for m in self.history.get(int(parts[1]), []) if m["id"] == parts[3]]
             if not found:
@@ -643,8 +736,10 @@ class FakeDiscord:
             if method == "PATCH":
                 found[0]["content"] = body.get("content") or ""
                 found[0]["embeds"] = body.get("embeds") or []
+                if "components" in body:
+                    found[0]["components"] = body["components"]
                 found[0]["edited_timestamp"] = iso(datetime.now(UTC))
-            return _json(found[0])
+            return _json(self._readable(found[0], self.allow_message_content))
         if parts[:1] == ["channels"] and "reactions" in parts:
             return web.Response(status=204)
         if parts[:2] == ["users", "@me"] and parts[2:3] == ["channels"]:

@@ -199,18 +199,17 @@ async def test_snooze_command_text_reaches_the_core(world: DiscordWorld) -> None
     assert q.snoozed_until == T0 + timedelta(hours=2)
 
 
-async def test_escalate_menu_is_deferred_and_answered(world: DiscordWorld) -> None:
-    """The "Escalate" message command defers, then gives the core's answer privately."""
+async def test_escalate_menu_without_destinations_says_so_privately(world: DiscordWorld) -> None:
+    """With no escalation destinations configured, "Escalate" answers privately that none are."""
     fake = world.fake
     asked = await fake.post(fake.g.help, fake.user("maria"), "How do I rotate my API key?", at=T0)
     await world.tracked(asked)
     call = await fake.context_menu(fake.user("ana", roles=[fake.g.staff_role]), "Escalate", asked)
-    await fake.wait_for(lambda: fake.followups(call))
-    assert fake.callbacks(call) == [{"type": 5, "data": {"flags": 64}}]
-    [followup] = fake.followups(call)
-    assert followup["flags"] & 64
-    # No destination is configured in this community: the core says so.
-    assert "destination" in followup["content"]
+    await fake.wait_for(lambda: fake.callbacks(call))
+    [answer] = fake.callbacks(call)
+    assert answer["type"] == 4 and answer["data"]["flags"] & 64
+    assert answer["data"]["content"].startswith("Escalation destinations are not configured yet")
+    assert "components" not in answer["data"] or not answer["data"]["components"]
 
 
 async def test_check_mark_reaction_by_the_asker_resolves(world: DiscordWorld) -> None:
