@@ -181,7 +181,10 @@ async def render(ctx: Context, escalation: Escalation, destination: DestinationC
         else None
     )
     show_text = not escalation.private_source or destination.allow_private_content
-    excerpt = escalation.excerpt if show_text else "(from a private channel: open the link)"
+    if not show_text:
+        excerpt = "(from a private channel: open the link)"
+    else:
+        excerpt = escalation.excerpt or "(text not available to the bot: open the link)"
     title = f"Escalated to {escalation.destination}: {escalation.state.value}"
     fields = [
         ("From", escalation.author_name or escalation.author),
@@ -333,6 +336,11 @@ def setup(router: Router[Context]) -> None:
         if event.name != "escalate":
             return None
         if not event.destination:
+            # Refuse members before they pick a destination and type a reason.
+            if not await ctx.is_staff(event.user):
+                return Reply(
+                    "Sorry, you can't do that: only staff can escalate; ask a community manager"
+                )
             return Reply(f"Choose a destination: {destination_names(ctx)}.")
         try:
             return await escalate(

@@ -260,3 +260,12 @@ async def test_stats_count_escalations_with_times(esc: World) -> None:
         "2 still open" in stats.text
     )
     assert timedelta(minutes=31) == esc.clock.now() - T0
+
+
+async def test_member_is_refused_before_choosing_a_destination(esc: World) -> None:
+    """A member using the shortcut is refused at once, not after filling in the form."""
+    q = await esc.post("help", "maria", QUESTION)
+    [reply] = await esc.app.handle(
+        ShortcutInvoked(None, "escalate", q, esc.user("sven"), esc.clock.now())
+    )
+    assert "only staff can escalate" in reply.text
