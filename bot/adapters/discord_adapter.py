@@ -171,7 +171,7 @@ _MODIFIERS = {chr(c) for c in range(0x1F3FB, 0x1F400)} | {"\ufe0f", "\ufe0e"}
 _MEMBER_MESSAGES = (discord.MessageType.default, discord.MessageType.reply)
 
 
-# Exactly what the adapter uses: see docs/connect-discord.md for why each is needed.
+# Exactly what the adapter uses: README.md, "Connect a Discord server", says why each is needed.
 INVITE_PERMISSIONS = discord.Permissions(
     view_channel=True,
     send_messages=True,

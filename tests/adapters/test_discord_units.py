@@ -228,10 +228,10 @@ def test_bad_override_urls_are_refused_with_the_key(monkeypatch: pytest.MonkeyPa
 
 
 def test_invite_asks_for_exactly_the_documented_permissions() -> None:
-    """The invite link's permission integer is the one the setup guide shows."""
+    """The invite link's permission integer is the one README.md shows."""
     url = invite_url(1234)
     assert "permissions=274877991936" in url and "applications.commands" in url
-    guide = Path(__file__).parents[2] / "docs" / "connect-discord.md"
+    guide = Path(__file__).parents[2] / "README.md"
     assert "permissions=274877991936" in guide.read_text(encoding="utf-8")
 
 
