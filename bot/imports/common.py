@@ -11,9 +11,11 @@ and the reader carries on with the rest.
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from bot.core.model import Message
@@ -80,6 +82,33 @@ def describe(value: object) -> str:
     """What kind of JSON value this is, for problem messages ("an object", "a number")."""
     kinds = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
     return kinds.get(type(value), "null" if value is None else "a number")
+
+
+class ReaderBase:
+    """What every reader does with its arguments: check the path, normalise the filters.
+
+    `channels` keeps conversations whose id or name is listed; `since` (inclusive) and
+    `until` (exclusive) bound `posted_at` (naive datetimes are UTC).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        channels: Collection[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> None:
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"no such export: {path}")
+        self.path = path
+        self.since = as_utc(since)
+        self.until = as_utc(until)
+        self._selected = channel_filter(channels)
+        self.problems: list[ImportProblem] = []
+        # Why each skipped message was skipped ("subtype channel_join", "hidden"...).
+        self.skipped: Counter[str] = Counter()
 
 
 def as_utc(moment: datetime | None) -> datetime | None:

@@ -38,8 +38,7 @@ from bot.core.model import Message, MessageRef, UserRef
 from bot.imports.common import (
     ImportProblem,
     Located,
-    as_utc,
-    channel_filter,
+    ReaderBase,
     describe,
     in_range,
     merge_by_time,
@@ -189,7 +188,7 @@ class _Spill:
             self._tmp = None
 
 
-class DiscordExportReader:
+class DiscordExportReader(ReaderBase):
     """Messages of DiscordChatExporter JSON files in time order across all channels.
 
     `path` is one exported file or a folder searched recursively for `*.json`.
@@ -208,15 +207,8 @@ class DiscordExportReader:
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> None:
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"no such export: {path}")
-        self.path = path
-        self.since = as_utc(since)
-        self.until = as_utc(until)
-        self._selected = channel_filter(channels)
-        self.problems: list[ImportProblem] = []
-        self.skipped: Counter[str] = Counter()
+        super().__init__(path, channels=channels, since=since, until=until)
+        path = self.path
         self.files: list[ChannelFile] = []
         self.channel_names: dict[str, str] = {}
         self._private: set[str] = set()

@@ -34,8 +34,7 @@ from bot.core.model import Message, MessageRef, UserRef
 from bot.imports.common import (
     ImportProblem,
     Located,
-    as_utc,
-    channel_filter,
+    ReaderBase,
     describe,
     in_range,
     merge_by_time,
@@ -175,7 +174,7 @@ def _json_error(exc: json.JSONDecodeError) -> str:
     return f"line {exc.lineno}, column {exc.colno}"
 
 
-class SlackExportReader:
+class SlackExportReader(ReaderBase):
     """Messages of a Slack workspace export in time order across all channels.
 
     `channels` keeps only conversations whose id or name is listed; `since`
@@ -194,16 +193,8 @@ class SlackExportReader:
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> None:
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"no such export: {path}")
-        self.path = path
-        self.since = as_utc(since)
-        self.until = as_utc(until)
-        self._selected = channel_filter(channels)
-        self.problems: list[ImportProblem] = []
-        # Why each skipped message was skipped ("subtype channel_join", "hidden"...).
-        self.skipped: Counter[str] = Counter()
+        super().__init__(path, channels=channels, since=since, until=until)
+        path = self.path
         self.users: dict[str, SlackUser] = {}
         self.channels: dict[str, SlackChannel] = {}
         self._user_refs: dict[tuple[str, str, bool], UserRef] = {}
