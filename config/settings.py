@@ -10,7 +10,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -26,6 +26,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -118,6 +119,8 @@ class ChannelConfig(_Strict):
     second_tier: str | None = None
     nudge_outside_hours: bool = False
     dm_on_call: bool = False
+    # Mention the on-call person or group in the nudge channel (pings them there).
+    mention_on_call: bool = False
     # Tell a member who asks outside hours when the team is back (tracking.away_text).
     ack_outside_hours: bool = False
 
@@ -231,12 +234,23 @@ class SummaryConfig(_Strict):
 
 
 class OnCallConfig(_Strict):
-    """A rotation: who is on call, taking turns every `every` from `start`."""
+    """Who is on call: `people` taking turns every `every` from `start`, or a `group`.
+
+    `group` is a Slack user group id (S…) or a Discord role id whose members are on
+    call (kept up to date by your paging tool); nudges mention it.
+    """
 
     platform: Platform
-    people: list[str] = Field(min_length=1)
-    start: datetime
+    people: list[str] = Field(default_factory=list)
+    group: str | None = None
+    start: datetime = datetime(2024, 1, 1, tzinfo=UTC)
     every: Duration = timedelta(days=7)
+
+    @model_validator(mode="after")
+    def _someone(self) -> OnCallConfig:
+        if not self.people and not self.group:
+            raise ValueError("give the rotation's people, or the group that is on call")
+        return self
 
     @field_validator("start")
     @classmethod
@@ -245,8 +259,10 @@ class OnCallConfig(_Strict):
             raise ValueError("give the start with its UTC offset, like 2026-11-23T09:00:00+01:00")
         return value
 
-    def person_at(self, moment: datetime) -> str:
+    def person_at(self, moment: datetime) -> str | None:
         """Who is on call at `moment` (the first person before the rotation starts)."""
+        if not self.people:
+            return None
         turns = max(0, int((moment - self.start) / self.every))
         return self.people[turns % len(self.people)]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime
 
 from bot.context import Context
@@ -74,9 +75,23 @@ def destinations(nudge: NudgeDue, ctx: Context) -> list[Destination]:
     out: list[Destination] = [ChannelRef(platform, space, channel)] if channel else []
     if config.dm_on_call:
         for rotation in ctx.settings.on_call:
-            if rotation.platform == platform:
-                out.append(UserRef(platform, space, rotation.person_at(nudge.at)))
+            person = rotation.person_at(nudge.at)
+            if rotation.platform == platform and person:
+                out.append(UserRef(platform, space, person))
     return out
+
+
+def on_call_pings(ctx: Context, platform: str, at: datetime) -> tuple[tuple[str, str], ...]:
+    """The on-call person of each rotation, or the on-call group, to mention in a nudge."""
+    pings: list[tuple[str, str]] = []
+    for rotation in ctx.settings.on_call:
+        if rotation.platform != platform:
+            continue
+        if rotation.group:
+            pings.append(("group", rotation.group))
+        if (person := rotation.person_at(at)) is not None:
+            pings.append(("user", person))
+    return tuple(pings)
 
 
 async def deliver(ctx: Context, at: datetime, nudges: list[NudgeDue]) -> None:
@@ -87,6 +102,10 @@ async def deliver(ctx: Context, at: datetime, nudges: list[NudgeDue]) -> None:
             batches[destination].append(nudge)
     for destination, batch in batches.items():
         post = render(batch, at, ctx)
+        if isinstance(destination, ChannelRef) and any(
+            _wants_mention(ctx, n) and n.kind != "second_tier" for n in batch
+        ):
+            post = replace(post, notify=on_call_pings(ctx, destination.platform, at))
         try:
             platform = ctx.platform(destination.platform)
             if isinstance(destination, UserRef):
@@ -98,6 +117,11 @@ async def deliver(ctx: Context, at: datetime, nudges: list[NudgeDue]) -> None:
             continue
         where = destination.channel if isinstance(destination, ChannelRef) else destination.user
         await ctx.store.record(_record, [n.question for n in batch], at, where)
+
+
+def _wants_mention(ctx: Context, nudge: NudgeDue) -> bool:
+    config = ctx.settings.channel(nudge.question.ref.platform, nudge.question.watched_channel)
+    return config is not None and config.mention_on_call
 
 
 def _record(repo: Repo, questions: list[Question], at: datetime, where: str) -> None:

@@ -666,6 +666,15 @@ def _message_body(post: Post) -> dict[str, Any]:
     view = action_view(post.actions)
     if view is not None:
         body["view"] = view
+    if post.notify:
+        users = [discord.Object(int(who)) for kind, who in post.notify if kind == "user"]
+        roles = [discord.Object(int(who)) for kind, who in post.notify if kind == "group"]
+        pings = " ".join(
+            f"<@&{who}>" if kind == "group" else f"<@{who}>" for kind, who in post.notify
+        )
+        body["content"] = f"{pings} {body.get('content', '')}".strip()
+        # Ping exactly the on-call people or role, never anyone named in member text.
+        body["allowed_mentions"] = discord.AllowedMentions(everyone=False, users=users, roles=roles)
     return body
 
 

@@ -58,9 +58,11 @@ class LocalPlatform:
             self.on_send(sent)
 
     async def post(self, channel: ChannelRef, post: Post) -> MessageRef:
-        """Post in a channel."""
+        """Post in a channel; pinged users and groups come first as @id."""
         ref = self._next_ref(channel.channel)
-        self._record(Sent(self.clock.now(), "post", channel.channel, post.text, post, ref))
+        pings = " ".join(f"@{who}" for _, who in post.notify)
+        text = f"{pings} {post.text}" if pings else post.text
+        self._record(Sent(self.clock.now(), "post", channel.channel, text, post, ref))
         return ref
 
     async def reply_in_thread(self, message: MessageRef, post: Post) -> MessageRef:

@@ -141,6 +141,11 @@ def render(post: Post, links: Mapping[MessageRef, str] | None = None) -> tuple[s
     """
     links = links or {}
     blocks: list[Block] = []
+    pings = " ".join(
+        f"<!subteam^{who}>" if kind == "group" else f"<@{who}>" for kind, who in post.notify
+    )
+    if pings:  # the only mentions we ever write: member text is escaped
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": pings}})
     if post.title:
         header = cut(" ".join(post.title.split()), MAX_HEADER)
         blocks.append({"type": "header", "text": {"type": "plain_text", "text": header}})
@@ -170,7 +175,7 @@ def render(post: Post, links: Mapping[MessageRef, str] | None = None) -> tuple[s
         blocks.append(_context(escape(post.footer)))
     if buttons:
         blocks.append(buttons)
-    return fallback_text(post.text), blocks
+    return (f"{pings} " if pings else "") + fallback_text(post.text), blocks
 
 
 # --- modals ---------------------------------------------------------------------------

@@ -258,3 +258,32 @@ async def test_away_notice_for_questions_outside_hours(db_path: Path) -> None:
     assert len(notices) == 1 and notices[0].where == f"office/{q.message}"
     assert "back on Wednesday at 09:00 (Europe/Berlin)" in notices[0].text
     assert len(later) == 1
+
+
+async def test_nudges_mention_the_on_call_group(db_path: Path) -> None:
+    """With mention_on_call, the staff-channel nudge pings the on-call group and person."""
+    config = community_config(
+        on_call=[
+            {"platform": "local", "group": "S0ONCALL"},
+            {"platform": "local", "people": ["ben", "ana"], "start": "2026-11-23T09:00:00+00:00"},
+        ]
+    )
+    config["channels"][0]["mention_on_call"] = True
+    world, manager = await open_world(db_path, config)
+    try:
+        await world.post("help", "maria", QUESTION)
+        await world.advance(minutes=61)
+        nudges = world.platform.sent("post")
+    finally:
+        await manager.__aexit__(None, None, None)
+    assert nudges and all(n.text.startswith("@S0ONCALL @ben ") for n in nudges)
+    assert nudges[-1].post is not None
+    assert nudges[-1].post.notify == (("group", "S0ONCALL"), ("user", "ben"))
+
+
+def test_on_call_needs_people_or_a_group() -> None:
+    """A rotation with neither people nor a group is a configuration problem."""
+    from config.settings import ConfigError
+
+    with pytest.raises(ConfigError, match="on_call"):
+        load_settings(data=community_config(on_call=[{"platform": "local"}]))
