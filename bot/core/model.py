@@ -176,6 +176,7 @@ class Escalation:
     opened_at: datetime
     opened_by: str
     opened_by_name: str = ""
+    posted_at: datetime | None = None
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None
     resolved_at: datetime | None = None
@@ -221,6 +222,9 @@ class Post:
     image_name: str = ""
     fields: tuple[tuple[str, str], ...] = ()
     actions: tuple[PostAction, ...] = ()
+    # Who the post should ping: ("user", id) or ("group", id) — a Slack user group or a
+    # Discord role. Adapters render the platform's mention syntax.
+    notify: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
