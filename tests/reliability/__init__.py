@@ -1,0 +1,1 @@
+"""Reliability: crashes, restarts, platform faults, duplicates, disorder and bad input."""
