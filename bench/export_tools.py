@@ -573,7 +573,7 @@ class Truth:
         return json.dumps(dataclasses.asdict(self))
 
 
-def irc_truth(src_dir: Path) -> list[Truth]:
+def irc_truth(src_dir: Path, *, follow_ups: bool = False) -> list[Truth]:
     """Ground truth from the reply-to annotation of the Ubuntu IRC logs.
 
     One row per annotated `<nick>` line with text (lines 1000 to the end of each log;
@@ -583,6 +583,13 @@ def irc_truth(src_dir: Path) -> list[Truth]:
     comes from another nick, not a bot (`IRC_BOTS`): the earliest such child gives
     the responder and the time. An unanswered start within `IRC_CENSOR_LINES` of the
     end of the annotated window is `censored`. Non-starts have `answered=None`.
+
+    With `follow_ups`, replies to the asker's own follow-ups count too: the annotators
+    often link an answer to the asker's latest line ("phill: ... (link)") rather than
+    to the start, so "no direct reply from another nick" marks answered conversations
+    unanswered. The follow-ups are the asker's lines reachable from the start through
+    links between the asker's own lines; the earliest reply by another nick (not a
+    bot) to any of them is the first response.
     """
     rows: list[Truth] = []
     for path in irc_files(src_dir):
@@ -611,7 +618,20 @@ def irc_truth(src_dir: Path) -> list[Truth]:
                 rows.append(Truth(IRC_CHANNEL_ID, line.ts, line.user, False, None))
                 continue
             first = None
-            for child in sorted(children[index]):
+            asked = {index}
+            if follow_ups:
+                pending = [index]
+                while pending:
+                    for child in children[pending.pop()]:
+                        own = lines[child] if child < len(lines) else None
+                        if (
+                            own is not None
+                            and own.nick.lower() == line.nick.lower()
+                            and child not in asked
+                        ):
+                            asked.add(child)
+                            pending.append(child)
+            for child in sorted(c for parent in asked for c in children[parent]):
                 reply = lines[child] if child < len(lines) else None
                 if (
                     reply is not None
@@ -873,6 +893,11 @@ def main(argv: list[str] | None = None) -> int:
     truth.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
 
+    out = getattr(args, "out", None)
+    if args.command != "truth" and out is not None and out.exists() and any(out.iterdir()):
+        # The writer appends to day files it finds: a second run would double the export.
+        print(f"{out} is not empty: choose a new folder or remove it first", file=sys.stderr)
+        return 2
     if args.command == "synth":
         events = synthetic_events(args.messages, seed=args.seed, groups=args.groups)
         summary = write_slack_export(args.out, events)

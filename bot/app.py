@@ -129,13 +129,17 @@ class Frontline:
         `due` is the earliest deadline as far as the caller knows (early is harmless:
         the sweep then finds nothing); the next one is returned for the following call.
         """
+        if due is None or due > when:
+            return due  # the common case in a replay: nothing is due before this event
         interval = max(self.ctx.settings.bot.sweep_interval.total_seconds(), 1.0)
         while due is not None:
             tick = datetime.fromtimestamp(math.ceil(due.timestamp() / interval) * interval, UTC)
             tick = max(tick, start)
             if tick > when:
                 return due
-            out.append(Decided(tick, self.ctx.tracker.sweep(repo, tick), swept=True))
+            events = self.ctx.tracker.sweep(repo, tick)
+            if events:
+                out.append(Decided(tick, events, swept=True))
             due = repo.next_due_at()
         return None
 
@@ -217,8 +221,8 @@ class Frontline:
     async def _play_batch(self, chunk: list[tuple[datetime, Inbound]]) -> None:
         tracker = self.ctx.tracker
         staff: dict[UserRef, bool] = {}
-        for _, event in chunk:
-            subject = tracker.subject(event)
+        subjects = [tracker.subject(event) for _, event in chunk]
+        for subject in subjects:
             if subject and subject not in staff:
                 staff[subject] = await self.ctx.is_staff(subject)
 
@@ -230,14 +234,15 @@ class Frontline:
             # Asking the store for the next deadline after every event would be one more
             # query per message: the deadlines an event sets are in the events it returns.
             due = repo.next_due_at()
-            for at, event in chunk:
+            for index, (at, event) in enumerate(chunk):
                 due = self._sweeps_until(repo, now, at, decided, due)
                 now = max(now, at)
-                subject = tracker.subject(event)
+                subject = subjects[index]
                 if subject is not False:
                     is_staff = subject is not None and staff[subject]
                     events = tracker.apply(repo, event, is_staff)
-                    decided.append(Decided(at, events))
+                    if events:
+                        decided.append(Decided(at, events))
                     for changed in events:
                         set_at = changed.question.due_at
                         if set_at is not None and (due is None or set_at < due):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from bot.adapters.local import LocalPlatform
+from bot.adapters.local import LocalPlatform, Sent
 from bot.app import Frontline
 from bot.core.clock import VirtualClock
 from bot.core.events import MessagePosted
@@ -29,6 +30,7 @@ from bot.hours import Calendar
 from bot.imports import open_export
 from bot.imports.common import ExportReader, ImportProblem
 from bot.metrics import Figures, compute
+from bot.storage.repos import Repo
 from config.settings import (
     ALWAYS_OPEN,
     ChannelConfig,
@@ -61,11 +63,13 @@ class ReplayOptions:
     out: Path | None = None
     report: Path | None = None
     all_messages: bool = False
-    database: str = ":memory:"
+    # None: a temporary file, removed afterwards (memory stays flat however big the
+    # export); ":memory:" or a path keep the database where asked.
+    database: str | None = None
     progress: bool | None = None  # None: only when stderr is a terminal
 
 
-@dataclass
+@dataclass(repr=False)
 class ReplayResult:
     """Everything the report is made of."""
 
@@ -81,6 +85,15 @@ class ReplayResult:
     channel_names: dict[str, str]
     elapsed: float
     not_questions: list[dict[str, Any]] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        # asyncio.run() formats the repr of its main task, result included, when it
+        # restores the SIGINT handler: a full repr of every question would cost
+        # seconds and a string the size of the export.
+        return (
+            f"ReplayResult({self.platform}, {self.messages} messages, "
+            f"{len(self.questions)} questions, {self.start:%Y-%m-%d}..{self.end:%Y-%m-%d})"
+        )
 
 
 def replay_settings(reader: ExportReader, config: Path | None) -> Settings:
@@ -108,6 +121,19 @@ def replay_settings(reader: ExportReader, config: Path | None) -> Settings:
         for channel_id, name in sorted(reader.channel_names.items())
     ]
     return load_settings(data={"bot": {"database": ":memory:"}, "channels": channels})
+
+
+class RecordingPlatform(LocalPlatform):
+    """The local platform, counting what the bot says instead of keeping it.
+
+    A replay of a big export "posts" hundreds of thousands of nudges: a transcript of
+    them would be the largest thing in memory, and nobody reads it.
+    """
+
+    sent_count: int = 0
+
+    def _record(self, sent: Sent) -> None:
+        self.sent_count += 1
 
 
 def _staff(settings: Settings, platform: str) -> frozenset[str]:
@@ -173,21 +199,26 @@ async def replay(options: ReplayOptions) -> ReplayResult:
 
     start_clock = options.since or datetime(1970, 1, 1, tzinfo=UTC)
     clock = VirtualClock(start_clock)
-    platform = LocalPlatform(clock, staff=_staff(settings, reader.platform), space=reader.space)
+    platform = RecordingPlatform(clock, staff=_staff(settings, reader.platform), space=reader.space)
     platform.name = reader.platform
-    async with Frontline.open(
-        settings, clock, {reader.platform: platform}, database=options.database
-    ) as app:
-        await app.play(timeline(), batch=BATCH)
-        progress.done()
-        if first is None or last is None:
-            raise ValueError(f"{options.path}: no messages to replay")
-        start, end = first, last
-        if options.until:
-            end = max(end, options.until)
-        await app.advance_to(end)
-        questions = await app.ctx.store.asked_between(start, end + timedelta(microseconds=1))
-        figures = compute(questions, start, end + timedelta(microseconds=1), end)
+    with tempfile.TemporaryDirectory(prefix="frontline-replay-") as scratch:
+        database = options.database or str(Path(scratch) / "replay.db")
+        async with Frontline.open(
+            settings, clock, {reader.platform: platform}, database=database
+        ) as app:
+            if options.database is None:
+                # A scratch database: losing it in a crash loses nothing.
+                await app.ctx.store.read(_no_sync)
+            await app.play(timeline(), batch=BATCH)
+            progress.done()
+            if first is None or last is None:
+                raise ValueError(f"{options.path}: no messages to replay")
+            start, end = first, last
+            if options.until:
+                end = max(end, options.until)
+            await app.advance_to(end)
+            questions = await app.ctx.store.asked_between(start, end + timedelta(microseconds=1))
+            figures = compute(questions, start, end + timedelta(microseconds=1), end)
     if not_questions:
         asked = {(q.watched_channel, q.ref.message) for q in questions}
         not_questions = [n for n in not_questions if (n["channel"], n["ts"]) not in asked]
@@ -205,6 +236,10 @@ async def replay(options: ReplayOptions) -> ReplayResult:
         elapsed=time.perf_counter() - began,
         not_questions=not_questions,
     )
+
+
+def _no_sync(repo: Repo) -> None:
+    repo.conn.execute("PRAGMA synchronous=OFF")
 
 
 def _maybe_not_question(

@@ -138,9 +138,12 @@ class Tracker:
         if not repo.add_message(message, root, author_is_staff):
             return []  # a redelivery: it was handled the first time
         if root is not None:
-            question = repo.question_by_ref(root)
+            # Only a question still waiting for its first response is read; most replies
+            # come after the first one. An unknown parent may still arrive: the stored
+            # reply counts then.
+            question = repo.unanswered_question(root)
             if question is None:
-                return []  # its parent may still arrive; the stored reply will count then
+                return []
             response = Response(
                 message.author.user,
                 author_is_staff,
@@ -166,9 +169,7 @@ class Tracker:
         question = repo.question_by_ref(message.ref)
         if question is not None:
             verdict = detect_question(message.text, mode=config.mode)
-            repo.update_question(
-                question.id, text=message.text, score=verdict.score, reasons=verdict.reasons
-            )
+            repo.change(question, text=message.text, score=verdict.score, reasons=verdict.reasons)
             return []
         root = self._root_of(repo, message)
         repo.add_message(message, root, author_is_staff)
@@ -183,7 +184,7 @@ class Tracker:
         question = repo.question_by_ref(ref)
         if question is None or question.state == QuestionState.DISMISSED:
             return []
-        updated = repo.update_question(question.id, state=QuestionState.DISMISSED, due_at=None)
+        updated = repo.change(question, state=QuestionState.DISMISSED, due_at=None)
         repo.log(question.id, at, "dismissed", None, "message deleted")
         return [QuestionDismissed(updated, at)]
 
@@ -238,8 +239,8 @@ class Tracker:
         question = repo.question_by_ref(ref)
         if question is None or question.state not in WAITING_STATES:
             return []
-        updated = repo.update_question(
-            question.id, state=QuestionState.SNOOZED, snoozed_until=until, due_at=until
+        updated = repo.change(
+            question, state=QuestionState.SNOOZED, snoozed_until=until, due_at=until
         )
         repo.log(question.id, at, "snoozed", by.user, until.isoformat())
         return [QuestionSnoozed(updated, at)]
@@ -261,29 +262,23 @@ class Tracker:
         events: list[QuestionEvent] = []
         if question.state == QuestionState.SNOOZED:
             if question.snoozed_until and question.snoozed_until > now:
-                repo.update_question(question.id, due_at=question.snoozed_until)
+                repo.change(question, due_at=question.snoozed_until)
                 return []
-            question = repo.update_question(
-                question.id, state=QuestionState.OPEN, snoozed_until=None
-            )
+            question = repo.change(question, state=QuestionState.OPEN, snoozed_until=None)
             repo.log(question.id, now, "snooze ended")
             events.append(QuestionReopened(question, now))
         if not question.is_waiting:
-            repo.update_question(question.id, due_at=None)
+            repo.change(question, due_at=None)
             return events
         config = self._channels.get((question.ref.platform, question.watched_channel))
         if now >= question.breach_at and question.stage != Stage.BREACHED:
             # After downtime both deadlines may have passed: a warning then is just noise.
-            question = repo.update_question(
-                question.id, stage=Stage.BREACHED, breached=1, due_at=None
-            )
+            question = repo.change(question, stage=Stage.BREACHED, breached=True, due_at=None)
             repo.log(question.id, now, "breached")
             events.append(QuestionBreached(question, now))
             events += self._nudge(repo, question, config, now)
         elif now >= question.warn_at and question.stage == Stage.WAITING:
-            question = repo.update_question(
-                question.id, stage=Stage.WARNED, due_at=question.breach_at
-            )
+            question = repo.change(question, stage=Stage.WARNED, due_at=question.breach_at)
             repo.log(question.id, now, "warned")
             events.append(QuestionWarned(question, now))
             # A heads-up at night is noise: the breach nudge will come when staff are in.
@@ -292,7 +287,7 @@ class Tracker:
         elif question.stage == Stage.BREACHED:
             events += self._nudge(repo, question, config, now)
         else:
-            repo.update_question(question.id, due_at=_next_due(question))
+            repo.change(question, due_at=_next_due(question))
         return events
 
     def _quiet(self, config: ChannelConfig, now: datetime) -> bool:
@@ -305,10 +300,10 @@ class Tracker:
     ) -> list[QuestionEvent]:
         """The breach nudge, then its reminders, then the second tier: one per due time."""
         if config is None:
-            repo.update_question(question.id, due_at=None)
+            repo.change(question, due_at=None)
             return []
         if self._quiet(config, now):
-            repo.update_question(question.id, due_at=self.calendars[config.calendar].next_open(now))
+            repo.change(question, due_at=self.calendars[config.calendar].next_open(now))
             return []
         done, repeats = question.nudge_round, config.max_repeats
         if done == 0:
@@ -318,14 +313,14 @@ class Tracker:
         elif done == repeats + 1 and config.second_tier and config.repeat_every is not None:
             kind = "second_tier"
         else:
-            repo.update_question(question.id, due_at=None)
+            repo.change(question, due_at=None)
             return []
         done += 1
         more = config.repeat_every is not None and (
             done <= repeats or (done == repeats + 1 and bool(config.second_tier))
         )
-        question = repo.update_question(
-            question.id,
+        question = repo.change(
+            question,
             nudge_round=done,
             due_at=now + config.repeat_every if more and config.repeat_every else None,
         )
@@ -393,30 +388,117 @@ class Tracker:
 
         Returns the responses recorded (questions asked within the mention window), and
         whether the message addresses someone who asked here within the last day, which
-        makes it part of their conversation rather than a new question.
+        makes it part of their conversation rather than a new question. A mention from
+        someone the asker has been helping answers nothing (`_helped_by`); the asker
+        mentioning someone may show that they answered (`_acknowledged`).
         """
+        if not message.mentions:
+            return [], False
         window = config.mention_window or self.settings.tracking.mention_window
         events: list[QuestionEvent] = []
         replying = False
         response = Response(
             message.author.user, author_is_staff, message.posted_at, "mention", message.ref.message
         )
-        for mentioned in dict.fromkeys(message.mentions):
-            if mentioned == message.author.user:
-                continue
-            recent = repo.asked_by(
+        mentioned = [m for m in dict.fromkeys(message.mentions) if m != message.author.user]
+        # Everything is looked up before anything is recorded: what this message answers
+        # must not change how the rest of it is read.
+        answered: list[tuple[Question, Response]] = []
+        for user in mentioned:
+            asked, waiting = repo.mention_targets(
                 message.ref.platform,
                 message.ref.space,
                 message.config_channel,
-                mentioned,
+                user,
                 message.posted_at - max(window, CONVERSATION),
+                message.posted_at - window,
                 message.posted_at,
             )
-            replying = replying or bool(recent)
-            for question in recent:
-                if question.asked_at >= message.posted_at - window:
-                    events += self._first_response(repo, question, response)
+            replying = replying or asked
+            answered += [
+                (question, response)
+                for question in waiting
+                if not self._helped_by(
+                    repo, message.author.user, question, window, message.posted_at
+                )
+            ]
+        if mentioned and self.settings.tracking.asker_acknowledges:
+            answered = self._acknowledged(repo, message, mentioned, window) + answered
+        for question, response in answered:
+            events += self._first_response(repo, question, response)
         return events, replying
+
+    def _acknowledged(
+        self, repo: Repo, message: Message, mentioned: list[str], window: timedelta
+    ) -> list[tuple[Question, Response]]:
+        """The asker turning to someone who spoke since their question: that was an answer.
+
+        Without threads, answers are often not addressed ("try restarting it"); the
+        asker's reply to its author ("@sam that worked", "@sam which file?") shows it was
+        one. The first response is that person's first post here since the question,
+        not counting posts that were questions of their own, if both the post and the
+        asker's reply came within the mention window. Someone whose question the asker
+        answered is being helped by the asker, not helping them.
+        """
+        _, waiting = repo.mention_targets(
+            message.ref.platform,
+            message.ref.space,
+            message.config_channel,
+            message.author.user,
+            message.posted_at - window,
+            message.posted_at - window,
+            message.posted_at,
+        )
+        found: list[tuple[Question, Response]] = []
+        for question in waiting:
+            if question.ref == message.ref:
+                continue
+            first = repo.first_post_between(
+                question.ref,
+                message.ref,
+                message.config_channel,
+                [
+                    u
+                    for u in mentioned
+                    if not self._helped_by(repo, u, question, window, message.posted_at)
+                ],
+                question.asked_at,
+                question.asked_at + window,
+            )
+            if first is not None:
+                found.append(
+                    (
+                        question,
+                        Response(
+                            first.author,
+                            first.author_staff,
+                            first.posted_at,
+                            "acknowledged",
+                            first.ref.message,
+                        ),
+                    )
+                )
+        return found
+
+    def _helped_by(
+        self, repo: Repo, user: str, question: Question, window: timedelta, now: datetime
+    ) -> bool:
+        """Whether the asker of `question` has answered a question `user` asked around it.
+
+        Then what passes between them is `user`'s conversation ("@ana thanks, that
+        worked"), not an answer to the asker's own question.
+        """
+        return any(
+            asked.first_responder == question.asker
+            for asked in repo.asked_by(
+                question.ref.platform,
+                question.ref.space,
+                question.watched_channel,
+                user,
+                question.asked_at - window,
+                now,
+            )
+        )
 
     def _first_response(
         self, repo: Repo, question: Question, response: Response
@@ -432,18 +514,18 @@ class Tracker:
         calendar = self.calendars.get(question.calendar) or Calendar.always()
         business = calendar.business_elapsed(question.asked_at, at)
         state = QuestionState.ANSWERED if question.state in WAITING_STATES else question.state
-        updated = repo.update_question(
-            question.id,
+        updated = repo.change(
+            question,
             state=state,
             first_response_at=at,
             first_responder=response.user,
             first_response_id=response.message,
-            responder_role=role.value,
+            responder_role=role,
             response_kind=response.kind,
             ttfr_seconds=(at - question.asked_at).total_seconds(),
             ttfr_business_seconds=business.total_seconds(),
             # Breached means "no response by the target", however late the sweep ran.
-            breached=int(question.breached or at > question.breach_at),
+            breached=question.breached or at > question.breach_at,
             due_at=None,
             snoozed_until=None,
         )
@@ -456,12 +538,12 @@ class Tracker:
         if question.state in (QuestionState.RESOLVED, QuestionState.DISMISSED):
             return []
         unanswered_too_long = question.first_response_at is None and at > question.breach_at
-        updated = repo.update_question(
-            question.id,
+        updated = repo.change(
+            question,
             state=QuestionState.RESOLVED,
             resolved_at=at,
             resolved_by=user,
-            breached=int(question.breached or unanswered_too_long),
+            breached=question.breached or unanswered_too_long,
             due_at=None,
         )
         repo.log(question.id, at, "resolved", user)
@@ -474,10 +556,8 @@ class Tracker:
         if question.state != QuestionState.RESOLVED or question.resolved_by != user:
             return []
         state = QuestionState.ANSWERED if question.first_response_at else QuestionState.OPEN
-        reopened = repo.update_question(
-            question.id, state=state, resolved_at=None, resolved_by=None
-        )
-        reopened = repo.update_question(question.id, due_at=_next_due(reopened))
+        reopened = repo.change(question, state=state, resolved_at=None, resolved_by=None)
+        reopened = repo.change(reopened, due_at=_next_due(reopened))
         repo.log(question.id, at, "reopened", user)
         return [QuestionReopened(reopened, at)]
 

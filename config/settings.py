@@ -174,6 +174,9 @@ class TrackingConfig(_Strict):
         "someone will get to it then."
     )
     mention_window: Duration = timedelta(minutes=15)
+    # The asker addressing someone who spoke since their question means that was an
+    # answer (channels without threads): see bot/tracker.py `_acknowledged`.
+    asker_acknowledges: bool = True
     ack_reactions: list[str] = Field(default_factory=lambda: ["eyes"])
     resolve_reactions: list[str] = Field(
         default_factory=lambda: ["white_check_mark", "heavy_check_mark", "✅"]

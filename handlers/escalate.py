@@ -112,6 +112,7 @@ async def escalate(
         opened_at=at,
         opened_by=by.user,
         opened_by_name=by.label(),
+        posted_at=message.posted_at if message else (question.asked_at if question else None),
     )
     escalation = await ctx.store.write(_open, new, question, at)
     if escalation is None:  # another staff member was faster
@@ -189,6 +190,7 @@ async def render(ctx: Context, escalation: Escalation, destination: DestinationC
     fields = [
         ("From", escalation.author_name or escalation.author),
         ("Where", f"{where} on {escalation.original.platform}"),
+        ("Posted", _posted(escalation, ctx.now())),
         ("Escalated by", escalation.opened_by_name or escalation.opened_by),
         ("Why", escalation.reason or "–"),
         ("Response time", _response_state(question, ctx.now())),
@@ -218,6 +220,14 @@ async def render(ctx: Context, escalation: Escalation, destination: DestinationC
         fields=tuple(fields),
         actions=actions,
     )
+
+
+def _posted(escalation: Escalation, now: datetime) -> str:
+    """When the member posted, and how long ago."""
+    if escalation.posted_at is None:
+        return "–"
+    ago = format_duration(now - escalation.posted_at)
+    return f"{escalation.posted_at:%Y-%m-%d %H:%M} UTC ({ago} ago)"
 
 
 def _response_state(question: Question | None, now: datetime) -> str:

@@ -16,6 +16,7 @@ CREATE TABLE escalations (
     dest_message     TEXT,
     author           TEXT NOT NULL,
     author_name      TEXT NOT NULL DEFAULT '',
+    posted_at        REAL,
     excerpt          TEXT NOT NULL,
     private_source   INTEGER NOT NULL DEFAULT 0,
     reason           TEXT NOT NULL DEFAULT '',

@@ -9,10 +9,11 @@ thread runs units one after another, so they never interleave.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
@@ -119,10 +120,17 @@ QUESTION_COLUMNS = (
 _STATES = {s.value: s for s in QuestionState}
 _STAGES = {s.value: s for s in Stage}
 _ROLES = {r.value: r for r in ResponderRole}
+# Positions in QUESTION_COLUMNS of what a query filters on before converting a row.
+_COLUMN = {name.strip(): i for i, name in enumerate(QUESTION_COLUMNS.split(","))}
+_ASKED_AT, _STATE, _FIRST_RESPONSE_AT = (
+    _COLUMN["asked_at"],
+    _COLUMN["state"],
+    _COLUMN["first_response_at"],
+)
 
 
-def _row_to_question(row: sqlite3.Row) -> Question:
-    # Positional unpacking and dict lookups: this runs for every question touched.
+def _row_to_question(row: Sequence[Any]) -> Question:
+    # Positional unpacking and dict lookups: this runs for every question read.
     (
         qid,
         platform,
@@ -157,6 +165,7 @@ def _row_to_question(row: sqlite3.Row) -> Question:
         nudges,
         nudge_round,
     ) = row
+    at = datetime.fromtimestamp
     return Question(
         id=qid,
         ref=MessageRef(platform, space, channel, message_id),
@@ -165,29 +174,87 @@ def _row_to_question(row: sqlite3.Row) -> Question:
         asker_name=asker_name,
         text=text,
         score=score,
-        reasons=tuple(reasons.split("\n")) if reasons else (),
-        asked_at=_must(asked_at),
+        reasons=_reasons_back(reasons),
+        asked_at=at(asked_at, UTC),
         state=_STATES[state],
         stage=_STAGES[stage],
         breached=bool(breached),
         target_seconds=target_seconds,
         calendar=calendar,
-        warn_at=_must(warn_at),
-        breach_at=_must(breach_at),
-        due_at=from_ts(due_at),
-        first_response_at=from_ts(first_response_at),
+        warn_at=at(warn_at, UTC),
+        breach_at=at(breach_at, UTC),
+        due_at=None if due_at is None else at(due_at, UTC),
+        first_response_at=None if first_response_at is None else at(first_response_at, UTC),
         first_responder=first_responder,
         first_response_id=first_response_id,
         responder_role=_ROLES[responder_role] if responder_role else None,
         response_kind=response_kind,
         ttfr_seconds=ttfr_seconds,
         ttfr_business_seconds=ttfr_business_seconds,
-        resolved_at=from_ts(resolved_at),
+        resolved_at=None if resolved_at is None else at(resolved_at, UTC),
         resolved_by=resolved_by,
-        snoozed_until=from_ts(snoozed_until),
+        snoozed_until=None if snoozed_until is None else at(snoozed_until, UTC),
         nudges=nudges,
         nudge_round=nudge_round,
     )
+
+
+# Columns whose values repeat across questions: ids, names, kinds.
+_REPEATED = tuple(
+    _COLUMN[name]
+    for name in (
+        "platform",
+        "space",
+        "channel",
+        "watched_channel",
+        "asker",
+        "asker_name",
+        "calendar",
+        "first_responder",
+        "response_kind",
+        "resolved_by",
+    )
+)
+
+
+def _shared_strings(row: Sequence[Any], shared: dict[str, str]) -> list[Any]:
+    """`row` with its repeating strings replaced by one shared copy each."""
+    values = list(row)
+    for i in _REPEATED:
+        value = values[i]
+        if value is not None:
+            values[i] = shared.setdefault(value, value)
+    return values
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _optional_role(value: Any) -> ResponderRole | None:
+    return ResponderRole(value) if value else None
+
+
+def _moment(value: Any) -> Any:
+    return from_ts(value) if isinstance(value, float | int) else value
+
+
+def _reason_list(value: Any) -> Any:
+    return _reasons_back(value) if isinstance(value, str) else value
+
+
+# Stored forms of the columns `update_question` accepts, turned into the model's types.
+_MODEL_VALUE: dict[str, Callable[[Any], Any]] = {
+    "state": QuestionState,
+    "stage": Stage,
+    "breached": bool,
+    "responder_role": _optional_role,
+    "reasons": _reason_list,
+    "due_at": _moment,
+    "first_response_at": _moment,
+    "resolved_at": _moment,
+    "snoozed_until": _moment,
+}
 
 
 def _reasons(reasons: tuple[str, ...]) -> str:
@@ -195,12 +262,22 @@ def _reasons(reasons: tuple[str, ...]) -> str:
     return "\n".join(r.replace("\n", " ") for r in reasons)
 
 
+def _utc(when: datetime) -> datetime:
+    """A datetime as it reads back from the store: in UTC."""
+    return when if when.tzinfo is UTC else when.astimezone(UTC)
+
+
+@functools.lru_cache(maxsize=4096)
+def _reasons_back(text: str) -> tuple[str, ...]:
+    # Reasons come from a small vocabulary of detector phrases: split each text once.
+    return tuple(text.split("\n")) if text else ()
+
+
 ESCALATION_COLUMNS = (
     "id, platform, space, channel, message_id, question_id, destination, dest_platform, "
     "dest_space, dest_channel, dest_message, author, author_name, excerpt, private_source, "
-    "reason, state, opened_at, opened_by, opened_by_name, acknowledged_at, acknowledged_by, "
-    "resolved_at, "
-    "resolved_by, resolution, original_deleted"
+    "reason, state, opened_at, opened_by, opened_by_name, posted_at, acknowledged_at, "
+    "acknowledged_by, resolved_at, resolved_by, resolution, original_deleted"
 )
 _ESCALATION_UPDATABLE = frozenset(
     {
@@ -220,8 +297,8 @@ def _row_to_escalation(row: sqlite3.Row) -> Escalation:
     (
         eid, platform, space, channel, message_id, question_id, destination, dest_platform,
         dest_space, dest_channel, dest_message, author, author_name, excerpt, private_source,
-        reason, state, opened_at, opened_by, opened_by_name, acknowledged_at, acknowledged_by,
-        resolved_at, resolved_by, resolution, original_deleted,
+        reason, state, opened_at, opened_by, opened_by_name, posted_at, acknowledged_at,
+        acknowledged_by, resolved_at, resolved_by, resolution, original_deleted,
     ) = row  # fmt: skip
     target = ChannelRef(dest_platform, dest_space, dest_channel)
     return Escalation(
@@ -242,6 +319,7 @@ def _row_to_escalation(row: sqlite3.Row) -> Escalation:
         opened_at=_must(opened_at),
         opened_by=opened_by,
         opened_by_name=opened_by_name,
+        posted_at=from_ts(posted_at),
         acknowledged_at=from_ts(acknowledged_at),
         acknowledged_by=acknowledged_by,
         resolved_at=from_ts(resolved_at),
@@ -250,6 +328,10 @@ def _row_to_escalation(row: sqlite3.Row) -> Escalation:
         original_deleted=bool(original_deleted),
     )
 
+
+_ROWID_OF = (
+    "SELECT rowid FROM messages WHERE platform = ? AND space = ? AND channel = ? AND message_id = ?"
+)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -260,6 +342,19 @@ class Repo:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        # History rows wait here and go in with one executemany at the end of the
+        # unit of work (`flush`): nothing reads them back while the unit runs.
+        self._log_rows: list[tuple[int, float, str, str | None, str | None]] = []
+        # Every question read or written in this unit of work, by id, as it now is:
+        # all changes go through this Repo, so a row read again is not converted again.
+        self._questions: dict[int, Question] = {}
+
+    def _question(self, row: Sequence[Any]) -> Question:
+        """The question of a row, converted once per unit of work."""
+        question = self._questions.get(row[0])
+        if question is None:
+            question = self._questions[row[0]] = _row_to_question(row)
+        return question
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         return self.conn.execute(sql, params).fetchall()
@@ -273,26 +368,24 @@ class Repo:
     def add_message(self, message: Message, root: MessageRef | None, author_staff: bool) -> bool:
         """Remember a message; False when it was already known (nothing changes then)."""
         ref = message.ref
-        return (
-            self._one(
-                "INSERT OR IGNORE INTO messages (platform, space, channel, message_id, "
-                "watched_channel, author, author_staff, posted_at, root_channel, root_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING 1",
-                (
-                    ref.platform,
-                    ref.space,
-                    ref.channel,
-                    ref.message,
-                    message.config_channel,
-                    message.author.user,
-                    int(author_staff),
-                    message.posted_at.timestamp(),
-                    root.channel if root else None,
-                    root.message if root else None,
-                ),
-            )
-            is not None
+        cursor = self.conn.execute(
+            "INSERT OR IGNORE INTO messages (platform, space, channel, message_id, "
+            "watched_channel, author, author_staff, posted_at, root_channel, root_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                ref.platform,
+                ref.space,
+                ref.channel,
+                ref.message,
+                message.config_channel,
+                message.author.user,
+                int(author_staff),
+                message.posted_at.timestamp(),
+                root.channel if root else None,
+                root.message if root else None,
+            ),
         )
+        return cursor.rowcount == 1
 
     def get_message(self, ref: MessageRef) -> StoredMessage | None:
         """A message we saw, or None."""
@@ -356,6 +449,62 @@ class Repo:
             False,
         )
 
+    def first_post_between(
+        self,
+        after: MessageRef,
+        before: MessageRef,
+        watched_channel: str,
+        authors: Sequence[str],
+        since: datetime,
+        until: datetime,
+    ) -> StoredMessage | None:
+        """The first post by one of `authors` between two messages that asked nothing.
+
+        Only top-level posts of `watched_channel` stored after `after` and before
+        `before` and posted in [since, until] count, and none that opened a question.
+        Messages are stored as they arrive, so the rows between two messages are what was
+        said in between: the scan covers that stretch of the table, never its whole.
+        """
+        if not authors:
+            return None
+        keys = (after.platform, after.space, after.channel, after.message)
+        ends = (before.platform, before.space, before.channel, before.message)
+        row = self._one(
+            # NOT INDEXED keeps the planner on the rowid range (the stretch between the
+            # two messages) instead of every message of the workspace.
+            "SELECT m.channel, m.message_id, m.author, m.author_staff, m.posted_at "
+            "FROM messages AS m NOT INDEXED "
+            f"WHERE m.rowid > ({_ROWID_OF}) AND m.rowid < ({_ROWID_OF}) "
+            "AND m.platform = ? AND m.space = ? AND m.watched_channel = ? "
+            f"AND m.author IN ({', '.join('?' * len(authors))}) "
+            "AND m.root_id IS NULL AND m.deleted = 0 AND m.posted_at >= ? AND m.posted_at <= ? "
+            "AND NOT EXISTS (SELECT 1 FROM questions q WHERE q.platform = m.platform "
+            "AND q.space = m.space AND q.channel = m.channel AND q.message_id = m.message_id) "
+            "ORDER BY m.posted_at LIMIT 1",
+            (
+                *keys,
+                *ends,
+                after.platform,
+                after.space,
+                watched_channel,
+                *authors,
+                since.timestamp(),
+                until.timestamp(),
+            ),
+        )
+        if row is None:
+            return None
+        channel, message_id, author, author_staff, posted_at = row
+        return StoredMessage(
+            MessageRef(after.platform, after.space, channel, message_id),
+            watched_channel,
+            author,
+            bool(author_staff),
+            _must(posted_at),
+            None,
+            False,
+        )
+
     def last_seen(self, platform: str, space: str, channel: str) -> datetime | None:
         """When the newest stored message of a channel (or thread) was posted: backfill start."""
         row = self._one(
@@ -369,12 +518,15 @@ class Repo:
     def insert_question(self, new: NewQuestion) -> Question | None:
         """Start tracking a question; None if that message is already tracked."""
         ref = new.ref
-        row = self._one(
+        text = new.text[:MAX_QUESTION_TEXT]
+        reasons = _reasons(new.reasons)
+        asked_at, warn_at, breach_at = _utc(new.asked_at), _utc(new.warn_at), _utc(new.breach_at)
+        due_at = min(warn_at, breach_at)
+        cursor = self.conn.execute(
             "INSERT OR IGNORE INTO questions (platform, space, channel, message_id, "
             "watched_channel, asker, asker_name, text, score, reasons, asked_at, state, "
             "target_seconds, calendar, warn_at, breach_at, due_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?) RETURNING "
-            + QUESTION_COLUMNS,
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)",
             (
                 ref.platform,
                 ref.space,
@@ -383,18 +535,41 @@ class Repo:
                 new.watched_channel,
                 new.asker,
                 new.asker_name,
-                new.text[:MAX_QUESTION_TEXT],
+                text,
                 new.score,
-                _reasons(new.reasons),
+                reasons,
                 new.asked_at.timestamp(),
                 new.target_seconds,
                 new.calendar,
                 new.warn_at.timestamp(),
                 new.breach_at.timestamp(),
-                min(new.warn_at, new.breach_at).timestamp(),
+                due_at.timestamp(),
             ),
         )
-        return _row_to_question(row) if row else None
+        if cursor.rowcount != 1 or cursor.lastrowid is None:
+            return None
+        # Built from what was written rather than read back: the same values, one
+        # round trip fewer for every question.
+        question = self._questions[cursor.lastrowid] = Question(
+            id=cursor.lastrowid,
+            ref=ref,
+            watched_channel=new.watched_channel,
+            asker=new.asker,
+            asker_name=new.asker_name,
+            text=text,
+            score=new.score,
+            reasons=_reasons_back(reasons),
+            asked_at=asked_at,
+            state=QuestionState.OPEN,
+            stage=Stage.WAITING,
+            breached=False,
+            target_seconds=new.target_seconds,
+            calendar=new.calendar,
+            warn_at=warn_at,
+            breach_at=breach_at,
+            due_at=due_at,
+        )
+        return question
 
     def question_by_ref(self, ref: MessageRef) -> Question | None:
         """The question asked by message `ref`, if tracked."""
@@ -403,18 +578,37 @@ class Repo:
             "WHERE platform = ? AND space = ? AND channel = ? AND message_id = ?",
             (ref.platform, ref.space, ref.channel, ref.message),
         )
-        return _row_to_question(row) if row else None
+        return self._question(row) if row else None
+
+    def unanswered_question(self, ref: MessageRef) -> Question | None:
+        """The question asked by `ref` while it can still get a first response."""
+        row = self._one(
+            f"SELECT {QUESTION_COLUMNS} FROM questions "
+            "WHERE platform = ? AND space = ? AND channel = ? AND message_id = ? "
+            "AND first_response_at IS NULL AND state <> 'dismissed'",
+            (ref.platform, ref.space, ref.channel, ref.message),
+        )
+        return self._question(row) if row else None
 
     def question(self, question_id: int) -> Question | None:
         """A question by its id."""
         row = self._one(f"SELECT {QUESTION_COLUMNS} FROM questions WHERE id = ?", (question_id,))
-        return _row_to_question(row) if row else None
+        return self._question(row) if row else None
 
     def update_question(self, question_id: int, **fields: object) -> Question:
-        """Change some columns of a question and return its new version."""
+        """Change some columns of a question and return its new version.
+
+        Values may be stored forms (a state's text, 1 for true) or the model's types.
+        """
         unknown = set(fields) - _UPDATABLE
         if unknown:
             raise ValueError(f"not updatable: {sorted(unknown)}")
+        known = self._questions.get(question_id)
+        if known is not None:
+            # Read earlier in this unit: no need to read the row back.
+            return self.change(
+                known, **{name: _MODEL_VALUE.get(name, _same)(v) for name, v in fields.items()}
+            )
         values = [
             v.timestamp() if isinstance(v, datetime) else _reasons(v) if isinstance(v, tuple) else v
             for v in fields.values()
@@ -427,7 +621,40 @@ class Repo:
         )
         if row is None:
             raise LookupError(f"question {question_id} vanished")
-        return _row_to_question(row)
+        question = self._questions[question_id] = _row_to_question(row)
+        return question
+
+    def change(self, question: Question, **fields: Any) -> Question:
+        """Change some columns of `question` and return its new version.
+
+        `question` was read or returned earlier in the same unit of work: the new version
+        is derived from the one this unit holds instead of being read back. Values are
+        the model's types (datetimes, enums, bools).
+        """
+        unknown = fields.keys() - _UPDATABLE
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        columns: list[object] = []
+        model: dict[str, Any] = {}
+        for name, value in fields.items():
+            columns.append(value)
+            model[name] = value
+            if isinstance(value, datetime):
+                columns[-1], model[name] = value.timestamp(), _utc(value)
+            elif isinstance(value, tuple):
+                columns[-1] = text = _reasons(value)
+                model[name] = _reasons_back(text)
+        # Column names come from the whitelist above, never from input.
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        cursor = self.conn.execute(
+            f"UPDATE questions SET {assignments} WHERE id = ?", (*columns, question.id)
+        )
+        if cursor.rowcount != 1:
+            raise LookupError(f"question {question.id} vanished")
+        # The version this unit last saw is the base, whichever copy the caller holds.
+        base = self._questions.get(question.id, question)
+        new = self._questions[question.id] = replace(base, **model)
+        return new
 
     def asked_by(
         self,
@@ -445,7 +672,38 @@ class Repo:
             "AND asker = ? AND asked_at >= ? AND asked_at <= ? ORDER BY asked_at",
             (platform, space, watched_channel, asker, since.timestamp(), until.timestamp()),
         )
-        return [_row_to_question(r) for r in rows]
+        return [self._question(r) for r in rows]
+
+    def mention_targets(
+        self,
+        platform: str,
+        space: str,
+        watched_channel: str,
+        asker: str,
+        since: datetime,
+        window_start: datetime,
+        until: datetime,
+    ) -> tuple[bool, list[Question]]:
+        """Whether `asker` asked here since `since`, and what of it can still be answered.
+
+        The questions are those asked since `window_start` that still wait for a first
+        response, oldest first.
+        """
+        rows = self._all(
+            f"SELECT {QUESTION_COLUMNS} FROM questions "
+            "WHERE platform = ? AND space = ? AND watched_channel = ? "
+            "AND asker = ? AND asked_at >= ? AND asked_at <= ? ORDER BY asked_at",
+            (platform, space, watched_channel, asker, since.timestamp(), until.timestamp()),
+        )
+        start = window_start.timestamp()
+        # Only the rows that can still be answered are turned into questions.
+        return bool(rows), [
+            self._question(r)
+            for r in rows
+            if r[_ASKED_AT] >= start
+            and r[_FIRST_RESPONSE_AT] is None
+            and r[_STATE] != QuestionState.DISMISSED
+        ]
 
     def due(self, now: datetime, limit: int) -> list[Question]:
         """Questions whose next deadline has come, oldest deadline first."""
@@ -454,7 +712,7 @@ class Repo:
             "ORDER BY due_at LIMIT ?",
             (now.timestamp(), limit),
         )
-        return [_row_to_question(r) for r in rows]
+        return [self._question(r) for r in rows]
 
     def next_due_at(self) -> datetime | None:
         """When the sweep next has something to do."""
@@ -469,15 +727,22 @@ class Repo:
         actor: str | None = None,
         detail: str | None = None,
     ) -> None:
-        """Append to a question's history."""
-        self._all(
-            "INSERT INTO question_log (question_id, at, kind, actor, detail) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (question_id, at.timestamp(), kind, actor, detail),
-        )
+        """Append to a question's history (stored by `flush`, at the latest when the unit ends)."""
+        self._log_rows.append((question_id, at.timestamp(), kind, actor, detail))
+
+    def flush(self) -> None:
+        """Store the history rows appended so far."""
+        if self._log_rows:
+            self.conn.executemany(
+                "INSERT INTO question_log (question_id, at, kind, actor, detail) "
+                "VALUES (?, ?, ?, ?, ?)",
+                self._log_rows,
+            )
+            self._log_rows.clear()
 
     def history(self, question_id: int) -> list[tuple[datetime, str, str | None, str | None]]:
         """A question's history, oldest first."""
+        self.flush()
         rows = self._all(
             "SELECT at, kind, actor, detail FROM question_log WHERE question_id = ? "
             "ORDER BY at, rowid",
@@ -498,8 +763,14 @@ class Repo:
         if wanted:
             sql += f" AND watched_channel IN ({', '.join('?' * len(wanted))})"
             params += wanted
-        rows = self._all(sql + " ORDER BY asked_at", params)
-        return [_row_to_question(r) for r in rows]
+        # Row by row, sharing the strings that repeat from row to row (channel, asker,
+        # calendar...): a replay reads every question at the end, and this list is then
+        # the largest thing it holds.
+        shared: dict[str, str] = {}
+        return [
+            _row_to_question(_shared_strings(r, shared))
+            for r in self.conn.execute(sql + " ORDER BY asked_at", params)
+        ]
 
     @staticmethod
     def _waiting_where(
@@ -589,13 +860,14 @@ class Repo:
             "INSERT OR IGNORE INTO escalations (platform, space, channel, message_id, "
             "question_id, destination, dest_platform, dest_space, dest_channel, author, "
             "author_name, excerpt, private_source, reason, state, opened_at, opened_by, "
-            "opened_by_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?) "
+            "opened_by_name, posted_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?) "
             f"RETURNING {ESCALATION_COLUMNS}",
             (
                 o.platform, o.space, o.channel, o.message, new.question_id, new.destination,
                 t.platform, t.space, t.channel, new.author, new.author_name, new.excerpt,
                 int(new.private_source), new.reason, new.opened_at.timestamp(), new.opened_by,
-                new.opened_by_name,
+                new.opened_by_name, to_ts(new.posted_at),
             ),
         )  # fmt: skip
         if row is None:
@@ -707,7 +979,9 @@ class Store:
         def unit(raw: sqlite3.Connection) -> T:
             raw.execute("BEGIN IMMEDIATE")
             try:
-                result = fn(Repo(raw), *args, **kwargs)
+                repo = Repo(raw)
+                result = fn(repo, *args, **kwargs)
+                repo.flush()
             except BaseException:
                 raw.execute("ROLLBACK")
                 raise
@@ -753,7 +1027,14 @@ class Store:
         self, fn: Callable[Concatenate[Repo, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Run the read-only `fn(repo, ...)` on the database thread."""
-        return await self._on_thread(lambda raw: fn(Repo(raw), *args, **kwargs))
+
+        def unit(raw: sqlite3.Connection) -> T:
+            repo = Repo(raw)
+            result = fn(repo, *args, **kwargs)
+            repo.flush()  # a history row written here anyway is not lost
+            return result
+
+        return await self._on_thread(unit)
 
     # Reads that handlers and adapters use often.
 

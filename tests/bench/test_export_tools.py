@@ -185,6 +185,40 @@ def test_irc_log_midnight_moves_to_the_next_day(tmp_path: Path) -> None:
     assert gap == pytest.approx(4 * 60 + 0.001)
 
 
+def test_irc_truth_can_follow_the_askers_follow_ups(tmp_path: Path) -> None:
+    """An answer linked to the asker's follow-up line answers the conversation start."""
+    logs = tmp_path / "test"
+    logs.mkdir()
+    (logs / "2010-01-31_12.ascii.txt").write_text(
+        "[12:00] <alice> hi, I have a long question\n"
+        "[12:00] <alice> here it is: how do I mount an iso?\n"
+        "[12:01] <bob> alice: sudo mount -o loop x.iso /mnt\n"
+        "[12:02] <carol> anyone using kde?\n"
+    )
+    (logs / "2010-01-31_12.annotation.txt").write_text("0 0 -\n0 1 -\n1 2 -\n3 3 -\n")
+    direct = {t.ts: t for t in tools().irc_truth(tmp_path) if t.is_conversation_start}
+    followed = {
+        t.ts: t for t in tools().irc_truth(tmp_path, follow_ups=True) if t.is_conversation_start
+    }
+    lines = [line for line in tools().read_irc_log(logs / "2010-01-31_12.ascii.txt") if line]
+    start, _, answer, other = lines
+    assert direct[start.ts].answered is False
+    assert followed[start.ts].answered is True
+    assert followed[start.ts].first_responder == tools().irc_user_id("bob")
+    assert followed[start.ts].first_response_ts == answer.ts
+    assert followed[other.ts].answered is False
+
+
+def test_converters_refuse_a_folder_that_is_not_empty(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Writing into an existing export would double it: the command says so and stops."""
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "channels.json").write_text("[]")
+    assert tools().main(["synth", "--messages", "10", "--out", str(tmp_path / "s")]) == 2
+    assert "is not empty" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------- real data
 
 

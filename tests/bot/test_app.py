@@ -156,3 +156,63 @@ async def test_batched_replay_decides_exactly_like_event_by_event(tmp_path: Path
     batched = await _play_community(tmp_path, "batched.db", batch=250)
     assert one_by_one == batched
     assert len(one_by_one[0]) > 40 and one_by_one[1] > 0
+
+
+def _in_channel_talk() -> list[tuple[datetime, MessagePosted]]:
+    """A channel without threads: answers by mention, acknowledged answers, thanks."""
+    start = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    lines = [
+        (0, "maria", "How do I rotate my API key?", ()),
+        (1, "sven", "How do I export the audit log?", ()),
+        (2, "tomasz", "settings > keys > rotate", ()),
+        (3, "maria", "@sven Admin > Audit > Export", ("sven",)),
+        (4, "sven", "@maria thanks!", ("maria",)),
+        (5, "maria", "@tomasz that worked", ("tomasz",)),
+        (6, "leila", "Why does the dashboard show 0 users?", ()),
+        (8, "ana", "@leila looking into it", ("leila",)),
+        (9, "yusuf", "Is there a way to pause the sync?", ()),
+        (70, "chidi", "Where are the invoices?", ()),
+        (72, "ben", "billing tab", ()),
+        (73, "chidi", "@ben found them", ("ben",)),
+    ]
+    out = []
+    for i, (minute, author, text, mentions) in enumerate(lines):
+        at = start + timedelta(minutes=minute)
+        ref = MessageRef("local", "T1", "help", f"t{i}")
+        user = UserRef("local", "T1", author, author.title())
+        out.append((at, MessagePosted(None, Message(ref, user, text, at, mentions=mentions))))
+    return out
+
+
+async def test_batched_replay_reads_in_channel_answers_like_event_by_event(
+    tmp_path: Path,
+) -> None:
+    """Mentions and acknowledged answers decide the same one by one and in batches."""
+    results = []
+    for batch in (1, 3):
+        settings = load_settings(data=community_config())
+        events = _in_channel_talk()
+        clock = VirtualClock(events[0][0])
+        platform = LocalPlatform(clock, staff=frozenset({"ana", "ben"}), space="T1")
+        async with Frontline.open(
+            settings, clock, {"local": platform}, database=str(tmp_path / f"talk{batch}.db")
+        ) as app:
+            await app.play(events, batch=batch)
+            await app.advance_to(events[-1][0] + timedelta(hours=3))
+            rows = await app.ctx.store.read(
+                lambda repo: [
+                    tuple(r)
+                    for r in repo.conn.execute(
+                        "SELECT message_id, state, first_responder, response_kind, ttfr_seconds, "
+                        "breached FROM questions ORDER BY id"
+                    )
+                ]
+            )
+        results.append((rows, len(platform.sent("post"))))
+    assert results[0] == results[1]
+    answered = {row[0]: row[2:4] for row in results[0][0]}
+    assert answered["t0"] == ("tomasz", "acknowledged")
+    assert answered["t1"] == ("maria", "mention")
+    assert answered["t6"] == ("ana", "mention")
+    assert answered["t8"] == (None, None)
+    assert answered["t9"] == ("ben", "acknowledged")

@@ -183,3 +183,33 @@ def test_cli_refuses_missing_export(tmp_path: Path, capsys) -> None:
     """A path that does not exist is a clear error with exit status 2."""
     assert main(["replay", str(tmp_path / "nope")]) == 2
     assert "replay:" in capsys.readouterr().err
+
+
+def _scratch_folders() -> set[Path]:
+    import tempfile
+
+    return set(Path(tempfile.gettempdir()).glob("frontline-replay-*"))
+
+
+async def test_replay_works_on_a_scratch_database_it_removes(export: Path) -> None:
+    """By default the replay's database is a temporary file, gone once the replay is done."""
+    before = _scratch_folders()
+    result = await replay(ReplayOptions(export, channels=["help"]))
+    assert result.figures.questions == 3
+    assert _scratch_folders() == before
+
+
+async def test_replay_into_a_database_file_keeps_it(export: Path, tmp_path: Path) -> None:
+    """Asked for a database file, the replay leaves its questions there to look at."""
+    import sqlite3
+
+    db = tmp_path / "kept.db"
+    await replay(ReplayOptions(export, channels=["help"], database=str(db)))
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM questions").fetchone()[0] == 3
+
+
+async def test_result_repr_stays_short(export: Path) -> None:
+    """The result's repr names the size, not every question (asyncio.run formats it)."""
+    result = await replay(ReplayOptions(export, channels=["help"]))
+    assert repr(result).startswith("ReplayResult(slack, 8 messages, 3 questions")

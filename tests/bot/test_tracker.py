@@ -377,3 +377,115 @@ async def test_hidden_text_in_every_post_channel_is_still_a_request(world: World
         )
     )
     assert await world.store.question_by_ref(chatter) is None
+
+
+# --- answers in channels without threads ------------------------------------------
+
+
+async def test_asker_turning_to_someone_marks_their_post_as_the_answer(world: World) -> None:
+    """An unaddressed reply counts once the asker answers its author ("@sven that worked")."""
+    q = await world.post("help", "maria", QUESTION)
+    await world.advance(minutes=3)
+    await world.post("help", "sven", "settings > keys > rotate, then restart the agent")
+    await world.advance(minutes=4)
+    await world.post("help", "tomasz", "anyone going to the meetup tonight?")
+    await world.post("help", "maria", "@sven that worked, thanks!", mentions=("sven",))
+    question = await world.question(q)
+    assert question.state == QuestionState.ANSWERED
+    assert question.first_responder == "sven"
+    assert question.response_kind == "acknowledged"
+    assert question.ttfr_seconds == 3 * 60
+
+
+async def test_acknowledged_answer_is_the_persons_first_post_since_the_question(
+    world: World,
+) -> None:
+    """Of several posts by the person the asker turns to, the first one is the response."""
+    q = await world.post("help", "maria", QUESTION)
+    await world.advance(minutes=2)
+    await world.post("help", "ben", "it is on the settings page")
+    await world.advance(minutes=2)
+    await world.post("help", "ben", "under keys, if you are on the pro plan")
+    await world.post("help", "maria", "@ben found it", mentions=("ben",))
+    question = await world.question(q)
+    assert question.first_responder == "ben"
+    assert question.responder_role == ResponderRole.STAFF
+    assert question.ttfr_seconds == 2 * 60
+
+
+async def test_one_reply_can_acknowledge_an_answer_and_answer_back(world: World) -> None:
+    """A reply "@sven thanks, the export is ..." credits sven and answers sven's question."""
+    q = await world.post("help", "maria", QUESTION)
+    await world.advance(minutes=1)
+    theirs = await world.post("help", "sven", "How do I export the audit log?")
+    await world.advance(minutes=1)
+    await world.post("help", "sven", "and for your key: settings > keys > rotate")
+    await world.advance(minutes=1)
+    await world.post(
+        "help", "maria", "@sven thanks! the export is under Admin > Audit", mentions=("sven",)
+    )
+    mine = await world.question(q)
+    assert (mine.first_responder, mine.ttfr_seconds) == ("sven", 2 * 60)
+    assert (await world.question(theirs)).first_responder == "maria"
+
+
+async def test_asker_turning_to_someone_who_asked_something_else_answers_nothing(
+    world: World,
+) -> None:
+    """When the asker helps another member, that member's own question is no answer."""
+    q = await world.post("help", "maria", QUESTION)
+    await world.advance(minutes=1)
+    theirs = await world.post("help", "sven", "How do I export the audit log?")
+    await world.advance(minutes=1)
+    await world.post("help", "maria", "@sven Admin > Audit > Export", mentions=("sven",))
+    assert (await world.question(q)).first_response_at is None
+    assert (await world.question(theirs)).first_responder == "maria"
+
+
+async def test_thanks_from_someone_the_asker_helped_is_no_answer(world: World) -> None:
+    """A member the asker answered, replying "@maria thanks", has not answered maria."""
+    q = await world.post("help", "maria", QUESTION)
+    await world.advance(minutes=1)
+    theirs = await world.post("help", "sven", "How do I export the audit log?")
+    await world.advance(minutes=1)
+    await world.post("help", "maria", "@sven Admin > Audit > Export", mentions=("sven",))
+    await world.advance(minutes=1)
+    await world.post("help", "sven", "@maria thanks, got it", mentions=("maria",))
+    assert (await world.question(q)).first_response_at is None
+    assert (await world.question(theirs)).first_responder == "maria"
+
+
+async def test_acknowledgement_only_within_the_mention_window(world: World) -> None:
+    """A post or an acknowledgement later than the mention window (15m) answers nothing."""
+    q = await world.post("help", "maria", QUESTION)
+    await world.advance(minutes=20)
+    await world.post("help", "sven", "settings > keys > rotate")
+    await world.advance(minutes=1)
+    await world.post("help", "maria", "@sven thanks", mentions=("sven",))
+    assert (await world.question(q)).first_response_at is None
+    early = await world.post("help", "tomasz", "Where do I find the invoices?")
+    await world.advance(minutes=1)
+    await world.post("help", "ben", "billing tab, top right")
+    await world.advance(minutes=30)
+    await world.post("help", "tomasz", "@ben found them", mentions=("ben",))
+    assert (await world.question(early)).first_response_at is None
+
+
+async def test_acknowledgement_can_be_switched_off(db_path) -> None:  # type: ignore[no-untyped-def]
+    """With tracking.asker_acknowledges off, the asker's reply credits nobody."""
+    from bot.adapters.local import LocalPlatform
+    from bot.app import Frontline
+    from bot.core.clock import VirtualClock
+    from config.settings import load_settings
+    from tests.conftest import T0, community_config
+
+    settings = load_settings(data=community_config(tracking={"asker_acknowledges": False}))
+    clock = VirtualClock(T0)
+    platform = LocalPlatform(clock, space="T1")
+    async with Frontline.open(settings, clock, {"local": platform}, database=str(db_path)) as app:
+        world = World(app, clock, platform)
+        q = await world.post("help", "maria", QUESTION)
+        await world.advance(minutes=3)
+        await world.post("help", "sven", "settings > keys > rotate")
+        await world.post("help", "maria", "@sven that worked", mentions=("sven",))
+        assert (await world.question(q)).first_response_at is None

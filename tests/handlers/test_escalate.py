@@ -67,6 +67,7 @@ async def test_staff_escalate_by_command(esc: World) -> None:
     assert fields["From"] == "Maria" and fields["Why"] == "billing looks wrong"
     assert fields["Where"] == "#help on local" and fields["Escalated by"] == "Ana"
     assert fields["Response time"] == "no response for 20m"
+    assert fields["Posted"] == "2026-11-24 09:00 UTC (20m ago)"
     assert [a.label for a in post.post.actions] == ["Acknowledge", "Resolve"]
     assert "<@U42>" not in post.text and "@everyone" not in post.text  # nobody is pinged
     assert f"local://help/{q.message}" in post.text
