@@ -524,8 +524,9 @@ class Tracker:
             response_kind=response.kind,
             ttfr_seconds=(at - question.asked_at).total_seconds(),
             ttfr_business_seconds=business.total_seconds(),
-            # Breached means "no response by the target", however late the sweep ran.
-            breached=question.breached or at > question.breach_at,
+            # Breached means "no response by the target": the response's own time decides,
+            # however late the sweep ran or the response was delivered.
+            breached=at > question.breach_at,
             due_at=None,
             snoozed_until=None,
         )

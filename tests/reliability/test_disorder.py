@@ -252,14 +252,6 @@ async def test_a_delete_delivered_before_its_post_leaves_nothing_to_nudge(world:
     assert world.nudges() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "once the sweep set `breached`, a first response is never allowed to clear it, even "
-        "when the response was posted before the target and only delivered after it"
-    ),
-)
 async def test_an_answer_posted_in_time_but_delivered_late_is_not_a_breach(world: World) -> None:
     """A reply posted at 50 minutes but delivered at 70 leaves the question within its target."""
     asked = await world.post("help", "maria", QUESTION)
