@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.context import Context
 from bot.core.events import (
@@ -20,6 +20,7 @@ from bot.core.events import (
     MessageDeleted,
     ReactionAdded,
     ShortcutInvoked,
+    SweepFinished,
 )
 from bot.core.model import (
     ChannelRef,
@@ -41,6 +42,8 @@ from config.settings import DestinationConfig, format_duration
 log = logging.getLogger(__name__)
 
 EXCERPT = 300
+# A refused escalation post is tried again on the sweeps after this long.
+REPOST_AFTER = timedelta(minutes=1)
 ACK, RESOLVE = "escalation.ack", "escalation.resolve"
 # Slack <@U1>, <!here>, <!subteam^S1|@team>; Discord <@1>, <@&2>; plain @everyone/@here.
 _SLACK_MENTION = re.compile(r"<([@#!])([^>|]+)(?:\|([^>]*))?>")
@@ -118,16 +121,18 @@ async def escalate(
     if escalation is None:  # another staff member was faster
         existing = await ctx.store.read(Repo.escalation_by_original, ref)
         return Reply(_already(existing) if existing else "That message is being escalated.")
-    post = await render(ctx, escalation, destination)
     try:
-        sent = await ctx.platform(destination.platform).post(escalation.target, post)
+        sent = await _post(ctx, escalation, destination)
     except (PlatformError, LookupError) as exc:
-        log.warning("escalation %s to %s failed: %s", escalation.id, destination.name, exc)
+        later = isinstance(exc, PlatformError) and exc.safe_to_resend
         return Reply(
             f"Recorded, but I could not post to the {destination.name} channel ({exc}). "
-            "It is kept as an open escalation; check the bot's access to that channel."
+            + (
+                "It is kept as an open escalation and I will post it again shortly."
+                if later
+                else "It is kept as an open escalation; check the bot's access to that channel."
+            )
         )
-    await ctx.store.write(Repo.update_escalation, escalation.id, dest_message=sent.message)
     if ctx.settings.escalation.note_in_thread:
         note = ctx.settings.escalation.note_text.format(destination=destination.name)
         try:
@@ -136,6 +141,34 @@ async def escalate(
             log.warning("could not tell the member about escalation %s: %s", escalation.id, exc)
     where = await _link(ctx, sent)
     return Reply(f"Escalated to {destination.name}: {where}")
+
+
+async def _post(ctx: Context, escalation: Escalation, destination: DestinationConfig) -> MessageRef:
+    """Post the escalation in its destination and remember where; raises on failure."""
+    try:
+        sent = await ctx.platform(destination.platform).post(
+            escalation.target, await render(ctx, escalation, destination)
+        )
+    except (PlatformError, LookupError) as exc:
+        log.warning("escalation %s to %s failed: %s", escalation.id, destination.name, exc)
+        if isinstance(exc, PlatformError) and exc.maybe_done:
+            # No answer: the post may exist. An empty ref means "don't post it again".
+            await ctx.store.write(Repo.update_escalation, escalation.id, dest_message="")
+        raise
+    await ctx.store.write(Repo.update_escalation, escalation.id, dest_message=sent.message)
+    return sent
+
+
+async def repost_refused(ctx: Context, now: datetime) -> None:
+    """Post again the escalations a destination refused (a minute or more ago)."""
+    for escalation in await ctx.store.read(Repo.unposted_escalations, now - REPOST_AFTER):
+        destination = ctx.settings.destination(escalation.destination)
+        if destination is None:
+            continue
+        try:
+            await _post(ctx, escalation, destination)
+        except (PlatformError, LookupError):
+            continue  # logged by _post; the next sweep tries again
 
 
 def _already(existing: Escalation) -> str:
@@ -382,6 +415,11 @@ def setup(router: Router[Context]) -> None:
             return await act(ctx, event)
         except PermissionDenied as exc:
             return Reply(f"Sorry, you can't do that: {exc}")
+
+    @router.on(SweepFinished)
+    async def repost(event: SweepFinished, ctx: Context) -> Reply | None:
+        await repost_refused(ctx, event.at)
+        return None
 
     @router.on(MessageDeleted)
     async def deleted(event: MessageDeleted, ctx: Context) -> Reply | None:

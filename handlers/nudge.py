@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.context import Context
 from bot.core.events import NudgeDue, QuestionOpened, SweepFinished
@@ -20,11 +20,14 @@ from bot.core.model import ChannelRef, Post, PostItem, Question, Reply, UserRef
 from bot.core.platform import PlatformError
 from bot.core.router import Router
 from bot.storage.repos import Repo
+from config.settings import format_duration
 from handlers._format import question_item
 
 log = logging.getLogger(__name__)
 
 MAX_ITEMS = 20
+# How long a nudge the platform refused waits before the sweep decides it again.
+RETRY = timedelta(minutes=5)
 Destination = ChannelRef | UserRef
 
 
@@ -113,10 +116,30 @@ async def deliver(ctx: Context, at: datetime, nudges: list[NudgeDue]) -> None:
             else:
                 await platform.post(destination, post)
         except (PlatformError, LookupError) as exc:
-            log.warning("nudge to %s failed (%s); %d questions", destination, exc, len(batch))
+            again = isinstance(exc, PlatformError) and exc.safe_to_resend
+            log.warning(
+                "nudge to %s failed (%s); %d questions%s",
+                destination,
+                exc,
+                len(batch),
+                f", trying again in {format_duration(RETRY)}" if again else "",
+            )
+            if again:
+                late = [n.question for n in batch if n.kind != "at_risk"]
+                await ctx.store.record(_retry_later, late, at + RETRY)
             continue
         where = destination.channel if isinstance(destination, ChannelRef) else destination.user
         await ctx.store.record(_record, [n.question for n in batch], at, where)
+
+
+def _retry_later(repo: Repo, questions: list[Question], when: datetime) -> None:
+    """Undo the round a refused nudge used, so the sweep decides the same nudge again."""
+    for question in questions:
+        current = repo.question(question.id)
+        if current is None or not current.is_waiting or current.nudge_round < 1:
+            continue
+        repo.update_question(current.id, nudge_round=current.nudge_round - 1, due_at=when)
+        repo.log(current.id, when, "nudge retry", None, None)
 
 
 def _wants_mention(ctx: Context, nudge: NudgeDue) -> bool:

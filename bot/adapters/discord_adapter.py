@@ -345,7 +345,7 @@ def _platform_error(exc: Exception, what: str) -> PlatformError:
         detail = f" ({exc.text})" if exc.text else ""
         retry = exc.status >= 500 or exc.status == 429
         return PlatformError(f"Discord: {what} failed: {reason}{detail}", retryable=retry)
-    return PlatformError(f"Discord: {what} failed: {exc!r}", retryable=True)
+    return PlatformError(f"Discord: {what} failed: {exc!r}", retryable=True, maybe_done=True)
 
 
 _NETWORK_ERRORS = (discord.HTTPException, aiohttp.ClientError, OSError, asyncio.TimeoutError)

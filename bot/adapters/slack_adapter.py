@@ -439,11 +439,14 @@ class SlackPlatform:
             needed = _str(exc.response.get("needed"))
             detail = f"{error}" + (f" (needed: {needed})" if needed else "")
             detail += f"; {hint}" if hint else ""
+            maybe_done = False
         except (aiohttp.ClientError, TimeoutError, SlackClientError) as exc:
-            detail, retryable = f"{type(exc).__name__}: {exc}", True
+            detail, retryable, maybe_done = f"{type(exc).__name__}: {exc}", True, True
         log.warning("Slack %s in %s failed: %s", method, where or "-", detail)
         raise PlatformError(
-            f"Slack {method} in {where or '-'} failed: {detail}", retryable=retryable
+            f"Slack {method} in {where or '-'} failed: {detail}",
+            retryable=retryable,
+            maybe_done=maybe_done,
         )
 
     async def connect(self) -> None:

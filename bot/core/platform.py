@@ -10,11 +10,22 @@ from bot.core.model import ChannelRef, Message, MessageRef, Post, UserRef
 
 
 class PlatformError(Exception):
-    """A platform call failed; `retryable` says whether trying again later may work."""
+    """A platform call failed.
 
-    def __init__(self, message: str, *, retryable: bool = False) -> None:
+    `retryable`: trying again later may work. `maybe_done`: no answer came back (a
+    timeout, a dropped connection), so the platform may have acted anyway; resending
+    could then post twice.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False, maybe_done: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.maybe_done = maybe_done
+
+    @property
+    def safe_to_resend(self) -> bool:
+        """The platform answered that it did not do it, and later may work."""
+        return self.retryable and not self.maybe_done
 
 
 @runtime_checkable

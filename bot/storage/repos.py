@@ -926,6 +926,15 @@ class Repo:
         )
         return [(_must(r[0]), r[1], r[2]) for r in rows]
 
+    def unposted_escalations(self, before: datetime, limit: int = 20) -> list[Escalation]:
+        """Open escalations whose post the destination refused, oldest first."""
+        rows = self._all(
+            f"SELECT {ESCALATION_COLUMNS} FROM escalations WHERE dest_message IS NULL "
+            "AND state <> 'resolved' AND opened_at < ? ORDER BY opened_at LIMIT ?",
+            (before.timestamp(), limit),
+        )
+        return [_row_to_escalation(r) for r in rows]
+
     def escalations_between(self, start: datetime, end: datetime) -> list[Escalation]:
         """Escalations opened in [start, end), oldest first."""
         rows = self._all(

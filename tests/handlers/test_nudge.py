@@ -287,3 +287,17 @@ def test_on_call_needs_people_or_a_group() -> None:
 
     with pytest.raises(ConfigError, match="on_call"):
         load_settings(data=community_config(on_call=[{"platform": "local"}]))
+
+
+async def test_refused_breach_nudge_is_sent_again_later(world: World) -> None:
+    """A breach nudge the platform refused is decided again five minutes later, and sent once."""
+    await world.post("help", "maria", QUESTION)
+    await world.advance(minutes=46)  # the heads-up goes out
+    world.platform.fail_next = 1
+    await world.advance(minutes=15)  # the breach nudge is refused
+    assert len(posts(world)) == 1
+    await world.advance(minutes=6)
+    late = [p for p in posts(world) if "passed the response target" in p]
+    assert len(late) == 1
+    await world.advance(hours=2)
+    assert len([p for p in posts(world) if "passed the response target" in p]) == 1

@@ -123,14 +123,6 @@ async def test_a_nudge_refused_with_500_is_logged_and_the_bot_keeps_going(
     assert (await world.question(later)).nudges == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "no outbox yet: the sweep stores the nudge round before posting, and a failed post is "
-        "only logged, so a nudge Slack refused with a 500 is never sent again"
-    ),
-)
 async def test_a_nudge_refused_with_500_is_sent_on_a_later_sweep(world: SlackWorld) -> None:
     """A nudge Slack refused with a 500 goes out on a later sweep, once."""
     await ask(world, "retrylater")
@@ -199,8 +191,9 @@ async def test_an_escalation_refused_with_500_is_kept_open_and_staff_are_told(
     strict=True,
     raises=AssertionError,
     reason=(
-        "no outbox yet: an escalation whose post Slack refused stays open without a post; "
-        "nothing posts it later, and escalating again only points at the unposted record"
+        "a refused escalation post is posted again by the sweeps that follow; the live "
+        "scheduler sweeps every 30 s, but the virtual clock sweeps only when a question is "
+        "due, and the escalated question no longer is"
     ),
 )
 async def test_an_escalation_refused_with_500_is_posted_later(world: SlackWorld) -> None:
