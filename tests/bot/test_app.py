@@ -41,15 +41,20 @@ async def test_live_scheduler_breaches_and_nudges_on_the_wall_clock(tmp_path: Pa
     ) as app:
         runner = asyncio.create_task(app.run_live([], until=stop))
         await app.handle(_question(clock.now()))
+
+        def breach_nudges() -> list[str]:
+            return [s.text for s in platform.sent("post") if "passed the response" in s.text]
+
         for _ in range(100):
-            if platform.sent("post"):
+            if breach_nudges():
                 break
             await asyncio.sleep(0.05)
         stop.set()
         await asyncio.wait_for(runner, 5)
-    nudges = platform.sent("post")
-    assert len(nudges) == 1 and nudges[0].where == "staff"
-    assert "Maria" in nudges[0].text
+    assert all(s.where == "staff" for s in platform.sent("post"))
+    # The heads-up at 75% may or may not have had its own sweep; the breach nudge comes once.
+    [breach] = breach_nudges()
+    assert "Maria" in breach
 
 
 async def test_start_sends_what_became_overdue_while_down(tmp_path: Path) -> None:
