@@ -11,6 +11,7 @@ and the reader carries on with the rest.
 from __future__ import annotations
 
 import heapq
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
@@ -84,7 +85,7 @@ def describe(value: object) -> str:
     return kinds.get(type(value), "null" if value is None else "a number")
 
 
-class ReaderBase:
+class ReaderBase(ABC):
     """What every reader does with its arguments: check the path, normalise the filters.
 
     `channels` keeps conversations whose id or name is listed; `since` (inclusive) and
@@ -109,6 +110,11 @@ class ReaderBase:
         self.problems: list[ImportProblem] = []
         # Why each skipped message was skipped ("subtype channel_join", "hidden"...).
         self.skipped: Counter[str] = Counter()
+        self._open()
+
+    @abstractmethod
+    def _open(self) -> None:
+        """Read the export's index (channels, users, files); each reader has its own."""
 
 
 def as_utc(moment: datetime | None) -> datetime | None:

@@ -26,7 +26,7 @@ import json
 import sqlite3
 import tempfile
 from collections import Counter
-from collections.abc import Collection, Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -199,15 +199,8 @@ class DiscordExportReader(ReaderBase):
 
     platform = PLATFORM
 
-    def __init__(
-        self,
-        path: Path,
-        *,
-        channels: Collection[str] | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> None:
-        super().__init__(path, channels=channels, since=since, until=until)
+    def _open(self) -> None:
+        """Index the exported files; their messages are streamed later by messages()."""
         path = self.path
         self.files: list[ChannelFile] = []
         self.channel_names: dict[str, str] = {}

@@ -24,7 +24,7 @@ import re
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -185,15 +185,8 @@ class SlackExportReader(ReaderBase):
 
     platform = PLATFORM
 
-    def __init__(
-        self,
-        path: Path,
-        *,
-        channels: Collection[str] | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> None:
-        super().__init__(path, channels=channels, since=since, until=until)
+    def _open(self) -> None:
+        """Read channels.json and users.json; day files are streamed later by messages()."""
         path = self.path
         self.users: dict[str, SlackUser] = {}
         self.channels: dict[str, SlackChannel] = {}
