@@ -148,10 +148,7 @@ def _wants_mention(ctx: Context, nudge: NudgeDue) -> bool:
 
 
 def _record(repo: Repo, questions: list[Question], at: datetime, where: str) -> None:
-    for question in questions:
-        current = repo.question(question.id)
-        repo.update_question(question.id, nudges=(current.nudges if current else 0) + 1)
-        repo.log(question.id, at, "nudged", None, where)
+    repo.count_nudges([q.id for q in questions], at, where)
 
 
 def away_notice(ctx: Context, question: Question) -> str | None:

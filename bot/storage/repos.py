@@ -730,6 +730,15 @@ class Repo:
         """Append to a question's history (stored by `flush`, at the latest when the unit ends)."""
         self._log_rows.append((question_id, at.timestamp(), kind, actor, detail))
 
+    def count_nudges(self, question_ids: Sequence[int], at: datetime, where: str) -> None:
+        """One more nudge sent for each question, to `where`: counted in SQL, not read first."""
+        self.conn.executemany(
+            "UPDATE questions SET nudges = nudges + 1 WHERE id = ?", [(i,) for i in question_ids]
+        )
+        for question_id in question_ids:
+            self._questions.pop(question_id, None)  # the copy this unit holds is stale now
+            self.log(question_id, at, "nudged", None, where)
+
     def flush(self) -> None:
         """Store the history rows appended so far."""
         if self._log_rows:
