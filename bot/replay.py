@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import IO, Any
 
@@ -320,11 +321,10 @@ def business_day(calendar: Calendar) -> timedelta:
     return sum(spans, timedelta()) / len(spans) if spans else timedelta(days=1)
 
 
-def _span(start: Any, end: Any) -> timedelta:
-    base = datetime(2000, 1, 1)  # noqa: DTZ001 - wall-clock arithmetic within one day
-    begin = base.replace(hour=start.hour, minute=start.minute)
-    finish = base.replace(hour=end.hour, minute=end.minute)
-    return (finish - begin) if finish > begin else (finish + timedelta(days=1) - begin)
+def _span(start: clock_time, end: clock_time) -> timedelta:
+    """Length of a wall-clock interval; an end at or before the start is the next day's."""
+    minutes = (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute)
+    return timedelta(minutes=minutes if minutes > 0 else minutes + 24 * 60)
 
 
 def what_if(result: ReplayResult) -> list[tuple[str, int, int]]:
