@@ -12,7 +12,12 @@ Baseline, same table, same run: the bare indexed query the sweep starts from,
 `SELECT * FROM questions WHERE due_at <= ? ORDER BY due_at LIMIT 500`. Goal: a sweep
 under 20 ms, its cost growing with what is due, not with what is open.
 
+On PostgreSQL (`--database postgresql://...`: a scratch schema in that database) the
+questions are loaded with COPY instead, and the baseline is the same SELECT sent by
+asyncpg from the event loop, without the sweep's hop to a database thread.
+
     .venv/bin/python bench/sweep.py [--sizes 10000,100000,1000000] [--due 20] [--repeat 9]
+        [--database sqlite] [--database postgresql://postgres@127.0.0.1:5432/test]
 """
 
 from __future__ import annotations
@@ -25,16 +30,20 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.databases import SQLITE, check, label, scratch
 from bot.adapters.local import LocalPlatform
 from bot.app import Frontline
 from bot.core.clock import VirtualClock
+from bot.storage.postgres import translate
 from bot.storage.repos import Store
 from config.settings import Settings, load_settings
 
@@ -48,6 +57,9 @@ COLUMNS = (
     "ttfr_business_seconds, resolved_at, nudges, nudge_round"
 )
 INSERT = f"INSERT INTO questions ({COLUMNS}) VALUES ({', '.join('?' * 28)})"
+DUE_SELECT = (
+    "SELECT * FROM questions WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at LIMIT 500"
+)
 
 
 def settings() -> Settings:
@@ -131,18 +143,31 @@ def fill_questions(db: Path, n: int) -> float:
     return bulk_insert(db, INSERT, open_rows(n, NOW.timestamp()))
 
 
-def arm(db: Path, due: int, now: datetime = NOW) -> None:
-    """Make the first `due` open questions past their target at `now`, not yet breached."""
+def arm_statements(due: int, now: datetime = NOW) -> list[tuple[str, tuple[Any, ...]]]:
+    """What makes the first `due` open questions past their target at `now`, not breached.
+
+    The outbox is emptied too: it keeps one send per decision, and re-armed questions
+    make the same decisions again.
+    """
     at = now.timestamp()
-    conn = sqlite3.connect(db, timeout=30)
-    with conn:
-        conn.execute("UPDATE questions SET due_at = NULL WHERE due_at <= ?", (at,))
-        conn.execute(
+    return [
+        ("DELETE FROM outbox", ()),
+        ("UPDATE questions SET due_at = NULL WHERE due_at <= ?", (at,)),
+        (
             "UPDATE questions SET stage = 'warned', breached = 0, nudge_round = 0, "
             "warn_at = ? - 1200, breach_at = ? - 60, due_at = ? - 60 WHERE id IN "
             "(SELECT id FROM questions WHERE state = 'open' ORDER BY id LIMIT ?)",
             (at, at, at, due),
-        )
+        ),
+    ]
+
+
+def arm(db: Path, due: int, now: datetime = NOW) -> None:
+    """Make the first `due` open questions past their target at `now`, not yet breached."""
+    conn = sqlite3.connect(db, timeout=30)
+    with conn:
+        for sql, params in arm_statements(due, now):
+            conn.execute(sql, params)
     conn.close()
 
 
@@ -152,27 +177,51 @@ def bare_select(db: Path, repeat: int) -> list[float]:
     timings = []
     for _ in range(repeat):
         began = time.perf_counter()
-        conn.execute(
-            "SELECT * FROM questions WHERE due_at IS NOT NULL AND due_at <= ? "
-            "ORDER BY due_at LIMIT 500",
-            (NOW.timestamp(),),
-        ).fetchall()
+        conn.execute(DUE_SELECT, (NOW.timestamp(),)).fetchall()
         timings.append(time.perf_counter() - began)
     conn.close()
     return timings
 
 
-async def sweeps(db: Path, due_counts: list[int], repeat: int) -> dict[int, list[float]]:
+async def fill_postgres(conn: asyncpg.Connection, n: int) -> None:
+    """`n` open questions, none due at NOW, loaded with COPY into a migrated schema."""
+    columns = [c.strip() for c in COLUMNS.split(",")]
+    await conn.copy_records_to_table(
+        "questions", records=open_rows(n, NOW.timestamp()), columns=columns
+    )
+    await conn.execute("ANALYZE questions")
+
+
+async def arm_postgres(conn: asyncpg.Connection, due: int) -> None:
+    """`arm` on PostgreSQL."""
+    async with conn.transaction():
+        for sql, params in arm_statements(due):
+            await conn.execute(translate(sql)[0], *params)
+
+
+async def bare_select_postgres(conn: asyncpg.Connection, repeat: int) -> list[float]:
+    """The baseline on PostgreSQL: the same query, sent from the event loop."""
+    timings = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        await conn.fetch(translate(DUE_SELECT)[0], NOW.timestamp())
+        timings.append(time.perf_counter() - began)
+    return timings
+
+
+async def sweeps(
+    database: str, due_counts: list[int], repeat: int, rearm: Callable[[int], Awaitable[None]]
+) -> dict[int, list[float]]:
     """Median-ready timings of one sweep job for each number of due questions."""
     config = settings()
     clock = VirtualClock(NOW)
     platform = LocalPlatform(clock, staff=frozenset({"ana"}), space=SPACE)
     timings: dict[int, list[float]] = {}
-    async with Frontline.open(config, clock, {"local": platform}, database=str(db)) as app:
+    async with Frontline.open(config, clock, {"local": platform}, database=database) as app:
         for due in due_counts:
             timings[due] = []
             for _ in range(repeat):
-                arm(db, due)
+                await rearm(due)
                 sent = len(platform.transcript)
                 began = time.perf_counter()
                 await app.run_job("sweep")
@@ -186,31 +235,67 @@ def ms(values: list[float]) -> str:
     return f"{statistics.median(values) * 1000:8.2f}"
 
 
+def measure_sqlite(n: int, due_counts: list[int], repeat: int) -> tuple[dict, list[float]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "sweep.db"
+        fill_questions(db, n)
+
+        async def rearm(due: int) -> None:
+            arm(db, due)
+
+        timings = asyncio.run(sweeps(str(db), due_counts, repeat, rearm))
+        arm(db, due_counts[1])
+        return timings, bare_select(db, repeat)
+
+
+async def measure_postgres(
+    spec: str, n: int, due_counts: list[int], repeat: int
+) -> tuple[dict, list[float]]:
+    async with scratch(spec, "sweep") as database:
+        await (await Store.open(database)).close()  # the real migrations
+        conn = await asyncpg.connect(database)
+        try:
+            await fill_postgres(conn, n)
+            timings = await sweeps(
+                database, due_counts, repeat, lambda due: arm_postgres(conn, due)
+            )
+            await arm_postgres(conn, due_counts[1])
+            return timings, await bare_select_postgres(conn, repeat)
+        finally:
+            await conn.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--due", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument(
+        "--database",
+        action="append",
+        type=check,
+        help="'sqlite' (a scratch file, the default) or a postgresql:// URL (a scratch "
+        "schema in it); give it twice to measure both",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     due_counts = [0, args.due, args.due * 10]
     print(f"one sweep job, median of {args.repeat}, ms (baseline: bare indexed SELECT of due)")
     print(
-        f"{'open':>9} | {'nothing due':>11} | {f'{args.due} due':>8} | "
+        f"{'database':>10} | {'open':>9} | {'nothing due':>11} | {f'{args.due} due':>8} | "
         f"{f'{args.due * 10} due':>8} | {'bare SELECT':>11} | sweep / SELECT ({args.due} due)"
     )
-    for n in sizes:
-        with tempfile.TemporaryDirectory() as tmp:
-            db = Path(tmp) / "sweep.db"
-            fill_questions(db, n)
-            timings = asyncio.run(sweeps(db, due_counts, args.repeat))
-            arm(db, args.due)
-            baseline = bare_select(db, args.repeat)
-        ratio = statistics.median(timings[args.due]) / statistics.median(baseline)
-        print(
-            f"{n:>9,} | {ms(timings[0]):>11} | {ms(timings[args.due])} | "
-            f"{ms(timings[args.due * 10])} | {ms(baseline):>11} | {ratio:8.1f}x"
-        )
+    for spec in args.database or [SQLITE]:
+        for n in sizes:
+            if spec == SQLITE:
+                timings, baseline = measure_sqlite(n, due_counts, args.repeat)
+            else:
+                timings, baseline = asyncio.run(measure_postgres(spec, n, due_counts, args.repeat))
+            ratio = statistics.median(timings[args.due]) / statistics.median(baseline)
+            print(
+                f"{label(spec):>10} | {n:>9,} | {ms(timings[0]):>11} | {ms(timings[args.due])} | "
+                f"{ms(timings[args.due * 10])} | {ms(baseline):>11} | {ratio:8.1f}x"
+            )
 
 
 if __name__ == "__main__":

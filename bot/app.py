@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
+import socket
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,6 +27,8 @@ from bot.core.events import Inbound, QuestionEvent
 from bot.core.model import Reply, UserRef
 from bot.core.platform import Platform
 from bot.core.router import Router
+from bot.outbox import Outbox
+from bot.storage import outbox as outbox_sql
 from bot.storage.repos import Repo, Store
 from bot.tracker import Tracker
 from config.settings import Settings
@@ -44,14 +48,29 @@ class Adapter(Protocol):
         """Connect and deliver events with `app.handle()`; return or raise when done."""
         ...
 
+    async def connected(self) -> bool:
+        """Whether the platform connection is up now (for /healthz)."""
+        ...
+
+
+def instance_id() -> str:
+    """Who holds outbox leases: FRONTLINE_INSTANCE_ID, else the host name.
+
+    A restarted process takes back at once what its previous run held, so replicas on
+    one host need distinct ids (containers get distinct host names anyway).
+    """
+    return os.environ.get("FRONTLINE_INSTANCE_ID") or socket.gethostname() or "frontline"
+
 
 def build_router() -> Router[Context]:
     """A router with every feature handler registered."""
+    from bot import telemetry
     from handlers import commands, escalate, nudge, summary, watch
 
     router: Router[Context] = Router()
     for feature in (watch, nudge, commands, summary, escalate):
         feature.setup(router)
+    telemetry.setup(router)
     return router
 
 
@@ -85,7 +104,10 @@ class Frontline:
         try:
             router = router or build_router()
             tracker = Tracker(settings)
-            ctx = Context(settings, store, tracker, router, platforms, clock)
+            outbox = Outbox(instance_id())
+            ctx = Context(settings, store, tracker, router, platforms, clock, outbox)
+            router.telemetry = ctx.telemetry
+            await outbox.recover(ctx)
             yield cls(ctx)
         finally:
             await store.close()
@@ -137,7 +159,7 @@ class Frontline:
             tick = max(tick, start)
             if tick > when:
                 return due
-            events = self.ctx.tracker.sweep(repo, tick)
+            events = self.ctx.sweep(repo, tick)
             if events:
                 out.append(Decided(tick, events, swept=True))
             due = repo.next_due_at()
@@ -166,26 +188,56 @@ class Frontline:
         """Virtual time: run what the live scheduler would have run up to `when`.
 
         Sweeps run on the live tick grid; calendar jobs (summaries) run at their moments,
-        in time order with the sweeps.
+        in time order with the sweeps. Work that waits for a later try (a post a platform
+        refused) wakes the sweep job on the first tick after it is due, as live.
         """
         clock = self._virtual_clock()
         while True:
             start = clock.now()
             scheduled = self._next_scheduled(start)
-            due_job = scheduled is not None and scheduled[0] <= when
-            stop = scheduled[0] if scheduled is not None and due_job else when
 
-            def unit(repo: Repo, start: datetime = start, stop: datetime = stop) -> list[Decided]:
+            stop = min(when, scheduled[0]) if scheduled is not None else when
+
+            def unit(
+                repo: Repo, start: datetime = start, stop: datetime = stop
+            ) -> tuple[list[Decided], datetime | None]:
                 decided: list[Decided] = []
+                # Sweeps stop at the first tick where retried work is due, so it runs
+                # in time order with them.
+                wake = self._wake_at(repo)
+                tick = self._wake_tick(wake, start)
+                if tick is not None:
+                    stop = min(stop, tick[0])
                 self._sweeps_until(repo, start, stop, decided, repo.next_due_at())
-                return decided
+                return decided, wake
 
-            await self._publish(await self.ctx.store.write(unit))
-            if scheduled is None or not due_job:
+            decided, wake = await self.ctx.store.write(unit)
+            await self._publish(decided)
+            if decided:  # delivering what the sweeps decided may have left retries
+                wake = await self.ctx.store.read(self._wake_at)
+            moments = [m for m in (scheduled, self._wake_tick(wake, start)) if m is not None]
+            if not moments or min(moments)[0] > when:
                 break
-            clock.set(scheduled[0])
-            await self.run_job(scheduled[1])
+            moment, job_id = min(moments)
+            clock.set(moment)
+            await self.run_job(job_id)
         clock.set(when)
+
+    def _wake_at(self, repo: Repo) -> datetime | None:
+        """The earliest moment a handler or the outbox has work waiting for a later try."""
+        moments = [outbox_sql.next_attempt(repo)]
+        moments += [wake(repo, self.ctx) for wake in self.ctx.router.wakes]
+        found = [m for m in moments if m is not None]
+        return min(found) if found else None
+
+    def _wake_tick(self, wake: datetime | None, start: datetime) -> tuple[datetime, str] | None:
+        """The first sweep tick after `start` at which `wake` has come."""
+        if wake is None:
+            return None
+        interval = max(self.ctx.settings.bot.sweep_interval.total_seconds(), 1.0)
+        ticks = math.floor(start.timestamp() / interval) + 1
+        ticks = max(ticks, math.ceil(wake.timestamp() / interval))
+        return datetime.fromtimestamp(ticks * interval, UTC), SWEEP_JOB
 
     async def play(self, timed: Iterable[tuple[datetime, Inbound]], *, batch: int = 1) -> None:
         """Feed events in time order on the virtual clock, sweeping in between.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -14,9 +15,11 @@ from pathlib import Path
 from bot.app import Adapter, Frontline
 from bot.core.clock import SystemClock
 from bot.core.platform import PlatformError
+from bot.logs import LOG_FORMATS, setup_logging
 from bot.metrics import figures
-from bot.storage.db import connect
-from bot.storage.migrate import MigrationError, current_version, migrate
+from bot.ops_http import DEFAULT_OPS_PORT, Ops, RouteHost, serve
+from bot.storage.migrate import MigrationError
+from bot.storage.url import DatabaseError, describe
 from config.settings import ConfigError, Settings, demo_config, load_settings, parse_duration
 
 EXIT_CONFIG = 2
@@ -35,10 +38,49 @@ def _print_problems(problems: Sequence[str]) -> None:
         print(f"  - {problem}", file=sys.stderr)
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+def _setup_logging(settings: Settings, fmt: str = "text") -> None:
+    # The secrets' values are masked in every line, whatever logs them.
+    secrets = (
+        settings.slack_bot_token,
+        settings.slack_app_token,
+        settings.slack_signing_secret,
+        settings.discord_token,
+        settings.slack_client_secret,
     )
+    values = [s.get_secret_value() for s in secrets if s] + [os.environ.get("PGPASSWORD", "")]
+    setup_logging(settings.bot.log_level, fmt, values)
+
+
+def _ops_port(text: str) -> int | None:
+    """A port for the health and metrics endpoints (0: any free one), or None for "off"."""
+    if text.strip().lower() in ("off", "none", "no", "false"):
+        return None
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port < 65536:
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r} (--ops-port or FRONTLINE_OPS_PORT) is not a port (0..65535) or 'off'"
+        )
+    return port
+
+
+def _log_format(text: str) -> str:
+    if text.strip().lower() not in LOG_FORMATS:
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r} (--log-format or FRONTLINE_LOG_FORMAT): use {' or '.join(LOG_FORMATS)}"
+        )
+    return text.strip().lower()
+
+
+def _route_host(adapters: Sequence[Adapter], http: bool) -> RouteHost | None:
+    """The adapter whose web server also serves /healthz and /metrics (Slack HTTP mode)."""
+    if not http:
+        return None
+    from bot.adapters.slack_adapter import SlackAdapter
+
+    return next((a for a in adapters if isinstance(a, SlackAdapter)), None)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -46,10 +88,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     settings = _settings(args)
     print(
         f"Configuration OK: {len(settings.channels)} channel(s), "
-        f"{len(settings.calendars)} calendar(s), database {settings.bot.database}"
+        f"{len(settings.calendars)} calendar(s), database {describe(settings.bot.database)}"
     )
     for name, present in (("Slack", settings.slack_bot_token), ("Discord", settings.discord_token)):
         print(f"  {name}: {'token set' if present else 'no token in the environment'}")
+    if settings.slack_client_id and settings.slack_client_secret:
+        print("  Slack: OAuth client set (several workspaces, with run --http)")
     return 0
 
 
@@ -61,7 +105,8 @@ def configured_adapters(
     Slack runs in Socket Mode, or serves the Events API on `port` with `http`.
     """
     adapters: list[Adapter] = []
-    if settings.slack_bot_token is not None:
+    oauth = settings.slack_client_id is not None or settings.slack_client_secret is not None
+    if settings.slack_bot_token is not None or oauth:
         from bot.adapters.slack_adapter import adapter_from_env
 
         adapters.append(adapter_from_env(settings, http=http, port=port))
@@ -75,7 +120,7 @@ def configured_adapters(
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the bot until interrupted."""
     settings = _settings(args)
-    _setup_logging(settings.bot.log_level)
+    _setup_logging(settings, args.log_format)
     adapters = configured_adapters(settings, http=args.http, port=args.port)
     if not adapters:
         print(
@@ -91,9 +136,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        async with Frontline.open(
-            settings, SystemClock(), {a.name: a.platform for a in adapters}
-        ) as app:
+        async with (
+            Frontline.open(settings, SystemClock(), {a.name: a.platform for a in adapters}) as app,
+            serve(
+                Ops(app, adapters),
+                host=args.ops_host,
+                port=args.ops_port,
+                route_host=_route_host(adapters, args.http),
+            ),
+        ):
             await app.run_live(adapters, until=stop)
 
     failures: list[str] = []
@@ -135,12 +186,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     async def main() -> None:
-        conn = await connect(args.db or settings.bot.database)
-        try:
-            applied = await migrate(conn)
-            version = await current_version(conn)
-        finally:
-            await conn.close()
+        from bot.storage.repos import Store
+
+        async with await Store.open(args.db or settings.bot.database) as store:
+            applied, version = store.migrations_applied, store.schema_version
         print(f"Applied {len(applied)} migration(s); schema version {version}.")
 
     asyncio.run(main())
@@ -222,6 +271,25 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", parents=[common], help="connect to Slack and/or Discord and watch")
     run.add_argument("--http", action="store_true", help="Slack: serve /slack/events over HTTP")
     run.add_argument("--port", type=int, default=3000, help="port for --http (default 3000)")
+    env = os.environ
+    run.add_argument(
+        "--ops-port",
+        type=_ops_port,
+        default=env.get("FRONTLINE_OPS_PORT") or str(DEFAULT_OPS_PORT),
+        help="port for /healthz and /metrics, or 'off' (default $FRONTLINE_OPS_PORT or "
+        f"{DEFAULT_OPS_PORT}; with --http they are served on --port instead)",
+    )
+    run.add_argument(
+        "--ops-host",
+        default=env.get("FRONTLINE_OPS_HOST") or "127.0.0.1",
+        help="address for --ops-port (default $FRONTLINE_OPS_HOST or 127.0.0.1)",
+    )
+    run.add_argument(
+        "--log-format",
+        type=_log_format,
+        default=env.get("FRONTLINE_LOG_FORMAT") or "text",
+        help="text, or json: one object per line (default $FRONTLINE_LOG_FORMAT or text)",
+    )
     run.set_defaults(fn=cmd_run)
     demo = sub.add_parser(
         "demo", parents=[common], help="play a synthetic community on a virtual clock"
@@ -280,6 +348,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     except MigrationError as exc:
         print(f"Migration failed: {exc}", file=sys.stderr)
+        return 1
+    except DatabaseError as exc:
+        print(f"Database: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

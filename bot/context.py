@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.core.clock import Clock
@@ -11,7 +11,9 @@ from bot.core.events import QuestionEvent, SweepFinished
 from bot.core.model import MessageRef, UserRef
 from bot.core.platform import Platform
 from bot.core.router import Router
-from bot.storage.repos import Store
+from bot.outbox import Outbox
+from bot.storage.repos import Repo, Store
+from bot.telemetry import Telemetry
 from bot.tracker import Tracker
 from config.settings import Settings
 
@@ -26,6 +28,8 @@ class Context:
     router: Router[Context]
     platforms: Mapping[str, Platform]
     clock: Clock
+    outbox: Outbox = field(default_factory=lambda: Outbox("local"))
+    telemetry: Telemetry = field(default_factory=Telemetry)
 
     def now(self) -> datetime:
         """The current time from the injected clock."""
@@ -43,9 +47,22 @@ class Context:
         for event in events:
             await self.router.dispatch(event, self)
 
+    def sweep(self, repo: Repo, at: datetime) -> list[QuestionEvent]:
+        """One sweep as a unit of work: the tracker's decisions, then their records.
+
+        What handlers record about the decisions (nudges into the outbox) is stored in
+        the same transaction as the decisions themselves.
+        """
+        events = self.tracker.sweep(repo, at)
+        if events:
+            for plan in self.router.sweep_plans:
+                plan(repo, self, at, events)
+        return events
+
     async def publish_sweep(self, at: datetime, events: Sequence[QuestionEvent]) -> None:
         """Hand over one sweep's decisions, then the whole batch (for batched nudges)."""
         await self.emit(events)
+        await self.outbox.deliver(self, claim=False)
         await self.emit([SweepFinished(at, tuple(events))])
 
     async def is_staff(self, user: UserRef) -> bool:

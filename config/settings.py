@@ -102,6 +102,9 @@ class ChannelConfig(_Strict):
 
     platform: Platform
     id: str = Field(min_length=1)
+    # Slack: the workspace (team id, T…) the channel is in. Needed only when several
+    # workspaces are installed (OAuth); when set, events from other workspaces never match.
+    space: str = ""
     name: str = ""
     mode: Literal["questions", "every-post"] = "questions"
     target: Duration = timedelta(hours=1)
@@ -309,6 +312,14 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "discord_token")
     )
+    # Several Slack workspaces (OAuth install flow, HTTP mode): the app's credentials.
+    slack_client_id: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_CLIENT_ID", "slack_client_id")
+    )
+    slack_client_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_CLIENT_SECRET", "slack_client_secret"),
+    )
 
     _index: dict[tuple[str, str], ChannelConfig] = PrivateAttr(default_factory=dict)
 
@@ -343,7 +354,14 @@ class Settings(BaseSettings):
         return built
 
 
-SECRET_KEYS = ("slack_bot_token", "slack_app_token", "slack_signing_secret", "discord_token")
+SECRET_KEYS = (
+    "slack_bot_token",
+    "slack_app_token",
+    "slack_signing_secret",
+    "discord_token",
+    "slack_client_id",
+    "slack_client_secret",
+)
 
 
 class ConfigError(Exception):

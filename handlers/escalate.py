@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.context import Context
 from bot.core.events import (
@@ -420,6 +420,11 @@ def setup(router: Router[Context]) -> None:
     async def repost(event: SweepFinished, ctx: Context) -> Reply | None:
         await repost_refused(ctx, event.at)
         return None
+
+    @router.wake
+    def next_repost(repo: Repo, ctx: Context) -> datetime | None:
+        oldest = repo.unposted_escalations(datetime.max.replace(tzinfo=UTC), 1)
+        return oldest[0].opened_at + REPOST_AFTER if oldest else None
 
     @router.on(MessageDeleted)
     async def deleted(event: MessageDeleted, ctx: Context) -> Reply | None:

@@ -3,31 +3,33 @@
 The sweep decides *when* (at risk, past target, reminders, second tier, never at night
 unless the channel wants it); this handler decides *where* and *how*: everything one
 sweep found for a destination is batched into one message, oldest first, with links and
-ages, instead of a ping per question. It also tells a member who asks outside the
+ages, instead of a ping per question. The posts are recorded in the outbox inside the
+sweep's own transaction (`plan`), so a crash between deciding and posting loses none.
+It also tells a member who asks outside the
 channel's hours when the team will be back, where a channel asks for that.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot.context import Context
-from bot.core.events import NudgeDue, QuestionOpened, SweepFinished
-from bot.core.model import ChannelRef, Post, PostItem, Question, Reply, UserRef
+from bot.core.events import NudgeDue, QuestionOpened
+from bot.core.model import ChannelRef, MessageRef, Post, PostItem, Question, Reply, UserRef
 from bot.core.platform import PlatformError
 from bot.core.router import Router
+from bot.outbox import Send, SendHooks
 from bot.storage.repos import Repo
-from config.settings import format_duration
 from handlers._format import question_item
 
 log = logging.getLogger(__name__)
 
 MAX_ITEMS = 20
-# How long a nudge the platform refused waits before the sweep decides it again.
-RETRY = timedelta(minutes=5)
 Destination = ChannelRef | UserRef
 
 
@@ -97,8 +99,13 @@ def on_call_pings(ctx: Context, platform: str, at: datetime) -> tuple[tuple[str,
     return tuple(pings)
 
 
-async def deliver(ctx: Context, at: datetime, nudges: list[NudgeDue]) -> None:
-    """Batch the nudges of one sweep per destination and send each batch once."""
+def plan(repo: Repo, ctx: Context, at: datetime, events: Sequence[object]) -> None:
+    """Inside the sweep's transaction: one outbox send per destination for its nudges.
+
+    Recording them with the decision means a crash before the post cannot lose them;
+    the key holds the questions and their rounds, so the same decision is one send.
+    """
+    nudges = [e for e in events if isinstance(e, NudgeDue)]
     batches: dict[Destination, list[NudgeDue]] = defaultdict(list)
     for nudge in nudges:
         for destination in destinations(nudge, ctx):
@@ -109,46 +116,30 @@ async def deliver(ctx: Context, at: datetime, nudges: list[NudgeDue]) -> None:
             _wants_mention(ctx, n) and n.kind != "second_tier" for n in batch
         ):
             post = replace(post, notify=on_call_pings(ctx, destination.platform, at))
-        try:
-            platform = ctx.platform(destination.platform)
-            if isinstance(destination, UserRef):
-                await platform.dm(destination, post)
-            else:
-                await platform.post(destination, post)
-        except (PlatformError, LookupError) as exc:
-            again = isinstance(exc, PlatformError) and exc.safe_to_resend
-            log.warning(
-                "nudge to %s failed (%s); %d questions%s",
-                destination,
-                exc,
-                len(batch),
-                f", trying again in {format_duration(RETRY)}" if again else "",
-            )
-            if again:
-                late = [n.question for n in batch if n.kind != "at_risk"]
-                await ctx.store.record(_retry_later, late, at + RETRY)
-            continue
         where = destination.channel if isinstance(destination, ChannelRef) else destination.user
-        await ctx.store.record(_record, [n.question for n in batch], at, where)
+        decided = ",".join(f"{n.question.id}.{n.round}" for n in batch)
+        digest = hashlib.sha256(decided.encode()).hexdigest()[:16]
+        kind = "dm" if isinstance(destination, UserRef) else "channel"
+        key = f"nudge:{destination.platform}:{kind}:{where}:{at.timestamp():.0f}:{digest}"
+        meta = {"questions": [n.question.id for n in batch], "where": where}
+        ctx.outbox.add(repo, Send("nudge", key, destination, post, meta), at)
 
 
-def _retry_later(repo: Repo, questions: list[Question], when: datetime) -> None:
-    """Undo the round a refused nudge used, so the sweep decides the same nudge again."""
-    for question in questions:
-        current = repo.question(question.id)
-        if current is None or not current.is_waiting or current.nudge_round < 1:
-            continue
-        repo.update_question(current.id, nudge_round=current.nudge_round - 1, due_at=when)
-        repo.log(current.id, when, "nudge retry", None, None)
+def _still_waiting(repo: Repo, send: Send) -> bool:
+    """A nudge sent again after a failure only while one of its questions still waits."""
+    return any(
+        (question := repo.question(question_id)) is not None and question.is_waiting
+        for question_id in send.meta.get("questions", [])
+    )
+
+
+def _count(repo: Repo, send: Send, at: datetime, ref: MessageRef) -> None:
+    repo.count_nudges(send.meta.get("questions", []), at, str(send.meta.get("where", "")))
 
 
 def _wants_mention(ctx: Context, nudge: NudgeDue) -> bool:
     config = ctx.settings.channel(nudge.question.ref.platform, nudge.question.watched_channel)
     return config is not None and config.mention_on_call
-
-
-def _record(repo: Repo, questions: list[Question], at: datetime, where: str) -> None:
-    repo.count_nudges([q.id for q in questions], at, where)
 
 
 def away_notice(ctx: Context, question: Question) -> str | None:
@@ -166,13 +157,8 @@ def away_notice(ctx: Context, question: Question) -> str | None:
 
 def setup(router: Router[Context]) -> None:
     """Register the nudge and away-notice handlers."""
-
-    @router.on(SweepFinished)
-    async def nudge(event: SweepFinished, ctx: Context) -> Reply | None:
-        due = [e for e in event.events if isinstance(e, NudgeDue)]
-        if due:
-            await deliver(ctx, event.at, due)
-        return None
+    router.plan_sweep(plan)
+    router.on_sent("nudge", SendHooks(after=_count, wanted=_still_waiting))
 
     @router.on(QuestionOpened)
     async def away(event: QuestionOpened, ctx: Context) -> Reply | None:

@@ -16,9 +16,9 @@ from bot.chart import DayPoint, render_chart
 from bot.context import Context
 from bot.core.events import CommandInvoked
 from bot.core.model import ChannelRef, Post, Reply
-from bot.core.platform import PlatformError
 from bot.core.router import Router, UsageError
 from bot.metrics import compute, escalation_figures, figures, percentile
+from bot.outbox import Send
 from bot.storage.repos import Repo
 from bot.topics import key_phrases
 from config.settings import WEEKDAYS, Settings, SummaryConfig, parse_duration
@@ -167,7 +167,12 @@ async def chart_png(ctx: Context, channels: list[str], end: datetime, title: str
 
 
 async def send_due_summaries(ctx: Context) -> None:
-    """Post every summary whose moment has passed and that was not sent yet."""
+    """Post every summary whose moment has passed and that was not sent yet.
+
+    The claim guards the (slow) building; the finished summary goes into the outbox in
+    the same transaction that marks the period done, so it is posted exactly once even
+    if the process dies while posting it.
+    """
     now = ctx.now()
     for config in ctx.settings.summaries:
         for kind, start, end in latest_periods(config, now):
@@ -176,16 +181,22 @@ async def send_due_summaries(ctx: Context) -> None:
             )
             if not claimed:
                 continue
-            sent_at: datetime | None = None
             try:
                 post = await build_summary(ctx, config, kind, start, end)
-                channel = ChannelRef(config.platform, config.space, config.channel)
-                await ctx.platform(config.platform).post(channel, post)
-                sent_at = ctx.now()
-            except (PlatformError, LookupError) as exc:
-                log.warning("%s summary %s to %s failed: %s", kind, config.key, config.channel, exc)
-            finally:
-                await ctx.store.write(Repo.finish_summary, config.key, kind, start, sent_at)
+            except Exception:
+                await ctx.store.write(Repo.finish_summary, config.key, kind, start, None)
+                raise
+            channel = ChannelRef(config.platform, config.space, config.channel)
+            key = f"summary:{config.key}:{kind}:{start.timestamp():.0f}"
+            send = Send("summary", key, channel, post, {"summary": config.key, "kind": kind})
+            await ctx.store.write(_hand_over, ctx, send, start, ctx.now())
+    # Also whatever a run that died while posting left behind.
+    await ctx.outbox.deliver(ctx)
+
+
+def _hand_over(repo: Repo, ctx: Context, send: Send, start: datetime, at: datetime) -> None:
+    ctx.outbox.add(repo, send, at)
+    repo.finish_summary(send.meta["summary"], send.meta["kind"], start, at)
 
 
 def setup(router: Router[Context]) -> None:

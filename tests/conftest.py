@@ -1,13 +1,24 @@
-"""Shared fixtures: a Frontline on the local platform, a real SQLite file, a virtual clock."""
+"""Shared fixtures: a Frontline on the local platform, a real database, a virtual clock.
+
+The database is a SQLite file; modules marked `both_backends` run each test a second
+time on a fresh schema of the real PostgreSQL at 127.0.0.1:5432 (database `test`, or
+FRONTLINE_TEST_POSTGRES_URL), skipped with a clear message only where none answers.
+"""
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import AsyncIterator
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import asyncpg
 import pytest
 
 from bot.adapters.local import LocalPlatform
@@ -169,10 +180,98 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "frontline.db"
 
 
+POSTGRES_URL = os.environ.get(
+    "FRONTLINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+BACKENDS = ("sqlite", "postgresql")
+# `pytestmark = both_backends` (or on one test): each test that opens a database runs
+# on SQLite and on PostgreSQL; tests of the module that open none run once.
+both_backends = pytest.mark.backends(*BACKENDS)
+postgres_only = pytest.mark.backends("postgresql")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "backends(*names): run the test on each named database")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("backends")
+    if marker is not None and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", marker.args, indirect=True)
+
+
+@functools.cache
+def postgres_reachable() -> bool:
+    """Whether something accepts connections where the test PostgreSQL should be."""
+    parts = urlsplit(POSTGRES_URL)
+    try:
+        with socket.create_connection((parts.hostname or "", parts.port or 5432), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
 @pytest.fixture
-async def world(settings: Settings, db_path: Path) -> AsyncIterator[World]:
-    """A bot on the local platform at T0 with a real SQLite file."""
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database kind under test: SQLite unless a module asks for both.
+
+    FRONTLINE_TEST_BACKEND=postgresql runs every test that opens a database on PostgreSQL.
+    """
+    name: str = getattr(request, "param", os.environ.get("FRONTLINE_TEST_BACKEND", "sqlite"))
+    if name == "postgresql" and not postgres_reachable():
+        parts = urlsplit(POSTGRES_URL)
+        pytest.skip(
+            f"no PostgreSQL server at {parts.hostname}:{parts.port or 5432} "
+            "(.ci/run starts one): the PostgreSQL run of this test is skipped"
+        )
+    return name
+
+
+NewDatabase = Callable[[str], Awaitable[str]]
+
+
+@pytest.fixture
+async def new_database(backend: str, tmp_path: Path) -> AsyncIterator[NewDatabase]:
+    """Makes empty databases of the backend under test: a file, or a PostgreSQL schema.
+
+    Each PostgreSQL schema is unique to the test (parallel runs never meet) and is
+    dropped afterwards; the URL selects it through `search_path`.
+    """
+    schemas: list[str] = []
+
+    async def make(name: str) -> str:
+        if backend == "sqlite":
+            return str(tmp_path / name)
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        conn = await asyncpg.connect(POSTGRES_URL)
+        try:
+            await conn.execute(f'CREATE SCHEMA "{schema}"')
+        finally:
+            await conn.close()
+        schemas.append(schema)
+        joiner = "&" if "?" in POSTGRES_URL else "?"
+        return f"{POSTGRES_URL}{joiner}search_path={schema}"
+
+    yield make
+    if schemas:
+        conn = await asyncpg.connect(POSTGRES_URL)
+        try:
+            for schema in schemas:
+                await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        finally:
+            await conn.close()
+
+
+@pytest.fixture
+async def database(new_database: NewDatabase, db_path: Path) -> str:
+    """The test's database: the SQLite file `db_path`, or a fresh PostgreSQL schema."""
+    return await new_database(db_path.name)
+
+
+@pytest.fixture
+async def world(settings: Settings, database: str) -> AsyncIterator[World]:
+    """A bot on the local platform at T0 with a real database (SQLite unless asked)."""
     clock = VirtualClock(T0)
     platform = LocalPlatform(clock, staff=frozenset(settings.staff.local_users), space=SPACE)
-    async with Frontline.open(settings, clock, {"local": platform}, database=str(db_path)) as app:
+    async with Frontline.open(settings, clock, {"local": platform}, database=database) as app:
         yield World(app, clock, platform)

@@ -97,6 +97,7 @@ from config.settings import ConfigError, Settings
 
 if TYPE_CHECKING:
     from bot.app import Frontline
+    from bot.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -348,6 +349,7 @@ def _platform_error(exc: Exception, what: str) -> PlatformError:
     return PlatformError(f"Discord: {what} failed: {exc!r}", retryable=True, maybe_done=True)
 
 
+_IDS = re.compile(r"\s*\b\d+\b")
 _NETWORK_ERRORS = (discord.HTTPException, aiohttp.ClientError, OSError, asyncio.TimeoutError)
 
 
@@ -366,6 +368,16 @@ class DiscordPlatform:
         staff = settings.staff
         self._staff_users = frozenset(staff.discord_users)
         self._staff_roles = frozenset(r.casefold() for r in staff.discord_roles)
+        # Counts failed calls for /metrics once the adapter runs under an app.
+        self.telemetry: Telemetry | None = None
+
+    def _error(self, exc: Exception, what: str) -> PlatformError:
+        """The PlatformError for a failed call, counted by what was done (ids left out)."""
+        error = _platform_error(exc, what)
+        if self.telemetry is not None:
+            method = _IDS.sub("", what).strip() or "call"
+            self.telemetry.platform_error(PLATFORM, method, error.retryable)
+        return error
 
     # --- places -------------------------------------------------------------------
 
@@ -414,7 +426,7 @@ class DiscordPlatform:
         except (discord.NotFound, discord.Forbidden):
             return None
         except _NETWORK_ERRORS as exc:
-            raise _platform_error(exc, f"looking up channel {cid}") from exc
+            raise self._error(exc, f"looking up channel {cid}") from exc
 
     def remember_target(self, message: discord.Message) -> None:
         """Keep the text of a context-menu target: REST may hand it back empty later."""
@@ -499,7 +511,7 @@ class DiscordPlatform:
         try:
             sent = await target.send(**body)
         except _NETWORK_ERRORS as exc:
-            raise _platform_error(exc, f"posting in channel {channel_id}") from exc
+            raise self._error(exc, f"posting in channel {channel_id}") from exc
         if not guild.isdigit():
             # A destination configured without its server: the link needs the guild id.
             known = self.client.get_channel(channel_id)
@@ -534,7 +546,7 @@ class DiscordPlatform:
             channel = member.dm_channel or await member.create_dm()
             sent = await channel.send(**_message_body(post))
         except _NETWORK_ERRORS as exc:
-            raise _platform_error(exc, f"messaging user {uid}") from exc
+            raise self._error(exc, f"messaging user {uid}") from exc
         return MessageRef(PLATFORM, "@me", str(channel.id), str(sent.id))
 
     async def update(self, message: MessageRef, post: Post) -> None:
@@ -554,7 +566,7 @@ class DiscordPlatform:
         try:
             await target.get_partial_message(_snowflake(message.message)).edit(**body)
         except _NETWORK_ERRORS as exc:
-            raise _platform_error(exc, f"editing message {message.message}") from exc
+            raise self._error(exc, f"editing message {message.message}") from exc
 
     async def fetch(self, message: MessageRef) -> Message | None:
         """A message by its ref, or None when it is gone or the bot cannot read it."""
@@ -566,7 +578,7 @@ class DiscordPlatform:
         except (discord.NotFound, discord.Forbidden):
             return None
         except _NETWORK_ERRORS as exc:
-            raise _platform_error(exc, f"reading message {message.message}") from exc
+            raise self._error(exc, f"reading message {message.message}") from exc
         where = await self.locate(int(message.space), cid) if message.space.isdigit() else None
         if where is None:
             return None
@@ -603,7 +615,7 @@ class DiscordPlatform:
         try:
             await target.get_partial_message(_snowflake(message.message)).add_reaction(symbol)
         except _NETWORK_ERRORS as exc:
-            raise _platform_error(exc, f"reacting to {message.message}") from exc
+            raise self._error(exc, f"reacting to {message.message}") from exc
 
     async def permalink(self, message: MessageRef) -> str:
         """The message's jump URL."""
@@ -625,6 +637,41 @@ class DiscordPlatform:
             return MessageRef(PLATFORM, guild, channel, channel)
         return MessageRef(PLATFORM, guild, str(thread.parent_id), channel)
 
+    async def find_sent(
+        self, where: ChannelRef | UserRef, post: Post, since: datetime
+    ) -> MessageRef | None:
+        """The bot's own message after `since` that shows `post` (same text or embed).
+
+        Discord keeps no metadata on messages and does not return nonces in history,
+        so the bot's recent messages are compared with how `post` renders.
+        """
+        self._ready()
+        me = self.client.user
+        try:
+            if isinstance(where, UserRef):
+                uid = _snowflake(where.user)
+                member = self.client.get_user(uid) or await self.client.fetch_user(uid)
+                target: discord.abc.Messageable = member.dm_channel or await member.create_dm()
+            else:
+                target = self.client.get_partial_messageable(_snowflake(where.channel))
+            body = _message_body(post)
+            embed: discord.Embed | None = body.get("embed")
+            async for item in target.history(limit=50, after=since, oldest_first=False):
+                if me is None or item.author.id != me.id:
+                    continue
+                shown = item.embeds[0] if item.embeds else None
+                same_embed = (
+                    embed is not None
+                    and shown is not None
+                    and (shown.title, shown.description) == (embed.title, embed.description)
+                )
+                if same_embed or (embed is None and item.content == body.get("content")):
+                    space = where.space if isinstance(where, ChannelRef) else "@me"
+                    return MessageRef(PLATFORM, space, str(item.channel.id), str(item.id))
+        except _NETWORK_ERRORS as exc:
+            raise self._error(exc, "looking for an earlier send") from exc
+        return None
+
     async def history(self, channel: ChannelRef, after: datetime | None) -> AsyncIterator[Message]:
         """Messages of a channel or thread after `after`, oldest first (bounded backfill)."""
         self._ready()
@@ -632,7 +679,7 @@ class DiscordPlatform:
         try:
             source = self.client.get_channel(cid) or await self.client.fetch_channel(cid)
         except _NETWORK_ERRORS as exc:
-            raise _platform_error(exc, f"reading channel {cid}") from exc
+            raise self._error(exc, f"reading channel {cid}") from exc
         where = await self.locate(int(channel.space), source)
         if where is None or not isinstance(source, discord.abc.Messageable):
             return
@@ -646,7 +693,7 @@ class DiscordPlatform:
                     self.remember_member(where.guild, item.author)
                     yield core
         except _NETWORK_ERRORS as exc:
-            raise _platform_error(exc, f"reading the history of {cid}") from exc
+            raise self._error(exc, f"reading the history of {cid}") from exc
 
 
 def _message_body(post: Post) -> dict[str, Any]:
@@ -834,6 +881,7 @@ class DiscordAdapter:
     async def run(self, app: Frontline) -> None:
         """Log in and stay connected until cancelled; then close cleanly."""
         self._app = app
+        self.discord.telemetry = app.ctx.telemetry
         self._gap_start = app.ctx.now()
         saved = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
         if self.api_url:
@@ -913,6 +961,11 @@ class DiscordAdapter:
         return self._app.ctx.now()
 
     # --- connection state and backfill -----------------------------------------------
+
+    async def connected(self) -> bool:
+        """Whether the gateway session is up now: logged in, ready, not closed (/healthz)."""
+        client = self.client
+        return self._connected and client.is_ready() and not client.is_closed()
 
     def connection_ready(self) -> None:
         """A fresh session (first start, or a RESUME that failed): catch up on the gap."""

@@ -115,6 +115,18 @@ class LocalPlatform:
         """Staff are the configured local user ids."""
         return user.user in self.staff
 
+    async def find_sent(
+        self, where: ChannelRef | UserRef, post: Post, since: datetime
+    ) -> MessageRef | None:
+        """A post or DM in the transcript carrying the post's key, sent after `since`."""
+        target = where.channel if isinstance(where, ChannelRef) else where.user
+        for sent in reversed(self.transcript):
+            if sent.at < since:
+                break
+            if sent.post is not None and sent.post.key == post.key and sent.where == target:
+                return sent.ref
+        return None
+
     async def history(self, channel: ChannelRef, after: datetime | None) -> AsyncIterator[Message]:
         """Community messages seen in a channel, oldest first."""
         for message in self.messages.get(channel.channel, []):

@@ -86,7 +86,9 @@ from bot.core.platform import Platform, PlatformError
 from config.settings import ConfigError, Settings
 
 if TYPE_CHECKING:
+    from bot.adapters.slack_oauth import SlackOAuth
     from bot.app import Frontline
+    from bot.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,8 @@ DEFAULT_API_URL = "https://slack.com/api/"
 COMMAND = "/frontline"
 ESCALATE_CALLBACK = "frontline_escalate"
 EVENTS_PATH = "/slack/events"
+# The metadata event type of posts the outbox sends (their key is its payload).
+SEND_EVENT = "frontline_send"
 NOT_CONFIGURED = (
     "Escalation destinations are not configured yet, so nothing was sent. "
     "Ask a community manager to follow up on this message."
@@ -372,7 +376,7 @@ _HINTS = {
 }
 
 
-def make_client(token: str, api_url: str | None = None, timeout: int = 15) -> AsyncWebClient:
+def make_client(token: str | None, api_url: str | None = None, timeout: int = 15) -> AsyncWebClient:
     """A Web API client that waits out rate limits and retries dropped connections."""
     base = api_url or DEFAULT_API_URL
     return AsyncWebClient(
@@ -415,6 +419,8 @@ class SlackPlatform:
         self._group_members: frozenset[str] = frozenset()
         self._groups_expire = 0.0
         self._groups_lock = asyncio.Lock()
+        # Counts failed calls for /metrics once the adapter runs under an app.
+        self.telemetry: Telemetry | None = None
 
     async def _call(
         self,
@@ -442,7 +448,15 @@ class SlackPlatform:
             maybe_done = False
         except (aiohttp.ClientError, TimeoutError, SlackClientError) as exc:
             detail, retryable, maybe_done = f"{type(exc).__name__}: {exc}", True, True
-        log.warning("Slack %s in %s failed: %s", method, where or "-", detail)
+        log.warning(
+            "Slack %s in %s failed: %s",
+            method,
+            where or "-",
+            detail,
+            extra={"platform": PLATFORM, "method": method},
+        )
+        if self.telemetry is not None:
+            self.telemetry.platform_error(PLATFORM, method, retryable)
         raise PlatformError(
             f"Slack {method} in {where or '-'} failed: {detail}",
             retryable=retryable,
@@ -499,6 +513,13 @@ class SlackPlatform:
                 thread_ts=thread_ts,
                 unfurl_links=False,
                 unfurl_media=False,
+                # The outbox key rides along as message metadata, so `find_sent` can
+                # tell later whether a post interrupted by a crash or timeout arrived.
+                metadata=(
+                    {"event_type": SEND_EVENT, "event_payload": {"key": post.key}}
+                    if post.key
+                    else None
+                ),
             ),
         )
 
@@ -811,6 +832,30 @@ class SlackPlatform:
             if after is None or message.posted_at > after:
                 yield message
 
+    async def find_sent(
+        self, where: ChannelRef | UserRef, post: Post, since: datetime
+    ) -> MessageRef | None:
+        """The bot's post carrying the post's outbox key in its metadata, after `since`."""
+        channel = where.channel if isinstance(where, ChannelRef) else await self.open_dm(where.user)
+        oldest = datetime_to_ts(since)
+
+        def fetch(cursor: str | None) -> Awaitable[AsyncSlackResponse]:
+            return self.client.conversations_history(
+                channel=channel,
+                oldest=oldest,
+                cursor=cursor,
+                limit=200,
+                include_all_metadata=True,
+            )
+
+        async for item in self._pages("conversations.history", channel, fetch):
+            metadata = _mapping(item.get("metadata"))
+            payload = _mapping(metadata.get("event_payload"))
+            mine = not self.bot_id or item.get("bot_id") == self.bot_id
+            if mine and metadata.get("event_type") == SEND_EVENT and payload.get("key") == post.key:
+                return MessageRef(PLATFORM, where.space, channel, _str(item.get("ts")))
+        return None
+
     async def history(self, channel: ChannelRef, after: datetime | None) -> AsyncIterator[Message]:
         """Messages and thread replies posted after `after`, oldest first, page-bounded."""
         oldest = datetime_to_ts(after) if after else None
@@ -838,7 +883,11 @@ class SlackPlatform:
 
 
 class SlackAdapter:
-    """Connects one Slack workspace: Socket Mode, or HTTP with signature verification."""
+    """Connects Slack: one workspace (Socket Mode, or HTTP), or several with `oauth`.
+
+    HTTP requests are verified with the signing secret; several workspaces (OAuth) are
+    served over HTTP only, each with its installation's bot token (see slack_oauth.py).
+    """
 
     name = PLATFORM
 
@@ -855,10 +904,13 @@ class SlackAdapter:
         backfill_threads: int = 50,
         name_timeout: float = 2.0,
         dedupe_size: int = 10_000,
+        oauth: SlackOAuth | None = None,
     ) -> None:
         token = settings.slack_bot_token
-        if token is None:
+        if token is None and oauth is None:
             raise ValueError("SLACK_BOT_TOKEN is not set")
+        if oauth is not None and not http:
+            raise ValueError("several workspaces (OAuth) need HTTP mode")
         secret = settings.slack_signing_secret
         if http and secret is None:
             raise ValueError("HTTP mode needs SLACK_SIGNING_SECRET")
@@ -870,15 +922,18 @@ class SlackAdapter:
         self.port = port
         self.backfill_threads = backfill_threads
         self.name_timeout = name_timeout
-        self.client = make_client(token.get_secret_value(), api_url)
-        self.slack = SlackPlatform(self.client, settings, history_pages=backfill_pages)
-        self.platform: Platform = self.slack
+        self.oauth = oauth
+        # With OAuth the app's own client has no token: each request gets its workspace's.
+        self.client = make_client(token.get_secret_value() if token else None, api_url)
+        self._slack = SlackPlatform(self.client, settings, history_pages=backfill_pages)
+        self.platform: Platform = oauth.workspaces if oauth else self._slack
         self.bolt = AsyncApp(
             name="frontline",
             client=self.client,
             signing_secret=secret.get_secret_value() if secret else "",
             process_before_response=process_before_response,
             logger=logging.getLogger("frontline.slack.bolt"),
+            oauth_settings=oauth.bolt_settings() if oauth else None,
         )
         self.ready = asyncio.Event()
         self.url = ""
@@ -886,7 +941,19 @@ class SlackAdapter:
         self._seen = _Recent(dedupe_size)
         self._inflight: set[asyncio.Task[Any]] = set()
         self._frontline: Frontline | None = None
+        # Served next to /slack/events in HTTP mode (the /healthz and /metrics endpoints).
+        self.routes: list[web.AbstractRouteDef] = []
+        self._serving = False
+        self._socket: AsyncSocketModeHandler | None = None
         self._register()
+        if oauth is not None:
+            oauth.attach(self.bolt, self._slack)
+
+    @property
+    def slack(self) -> SlackPlatform:
+        """The workspace being served: the one of the request at hand with OAuth."""
+        current = self.oauth.workspaces.current() if self.oauth else None
+        return current or self._slack
 
     # -- wiring -------------------------------------------------------------------
 
@@ -945,8 +1012,9 @@ class SlackAdapter:
     # -- inbound ------------------------------------------------------------------
 
     def watched(self, event: Inbound) -> bool:
-        """Whether the event happened in a configured Slack channel."""
-        return self.settings.channel(PLATFORM, channel_of(event)) is not None
+        """Whether the event happened in a configured Slack channel (of this workspace)."""
+        config = self.settings.channel(PLATFORM, channel_of(event))
+        return config is not None and config.space in ("", self.slack.team_id)
 
     async def person(self, user_id: str, fallback: str = "") -> UserRef:
         """A member as a core user, with their display name when Slack says it in time."""
@@ -1222,7 +1290,7 @@ class SlackAdapter:
         team = self.slack.team_id
         total = 0
         for config in self.settings.channels:
-            if config.platform != PLATFORM:
+            if config.platform != PLATFORM or config.space not in ("", team):
                 continue
             channel = ChannelRef(PLATFORM, team, config.id)
             last = await store.last_seen(PLATFORM, team, config.id)
@@ -1267,21 +1335,30 @@ class SlackAdapter:
     async def run(self, app: Frontline) -> None:
         """Connect, catch up, then deliver events to `app` until cancelled."""
         self._frontline = app
-        await self._connect()
-        log.info(
-            "Slack: connected to workspace %s as %s",
-            self.slack.team_id,
-            self.slack.bot_user_id,
-        )
+        self._slack.telemetry = app.ctx.telemetry
+        if self.oauth is not None:
+            installed = await self.oauth.start(app.ctx.store)
+            log.info("Slack: several workspaces (OAuth), installed in %d so far", installed)
+        else:
+            await self._connect()
+            log.info(
+                "Slack: connected to workspace %s as %s",
+                self.slack.team_id,
+                self.slack.bot_user_id,
+            )
         runner: web.AppRunner | None = None
         socket: AsyncSocketModeHandler | None = None
         try:
             if self.http:
                 web_app = web.Application()
                 web_app.router.add_post(EVENTS_PATH, self._dispatch)
+                if self.oauth is not None:
+                    self.oauth.add_routes(web_app, self.bolt)
+                web_app.add_routes(self.routes)
                 runner = web.AppRunner(web_app, access_log=None)
                 await runner.setup()
                 await web.TCPSite(runner, self.host, self.port).start()
+                self._serving = True
                 host, port = runner.addresses[0][:2]
                 self.url = f"http://{host}:{port}{EVENTS_PATH}"
                 log.info("Slack: HTTP mode, Events API at %s", self.url)
@@ -1292,11 +1369,16 @@ class SlackAdapter:
                 await self.slack.check_app_token(app_token.get_secret_value())
                 socket = AsyncSocketModeHandler(self.bolt, app_token.get_secret_value())
                 await socket.connect_async()  # type: ignore[no-untyped-call]
+                self._socket = socket
                 log.info("Slack: Socket Mode connected")
-            self.backfilled = await self.backfill()
+            if self.oauth is not None:
+                self.backfilled = await self.oauth.workspaces.each(self.backfill)
+            else:
+                self.backfilled = await self.backfill()
             self.ready.set()
             await asyncio.get_running_loop().create_future()  # until cancelled
         finally:
+            self._serving, self._socket = False, None
             if runner is not None:
                 await runner.cleanup()
             if socket is not None:
@@ -1304,16 +1386,34 @@ class SlackAdapter:
             if self._inflight:
                 await asyncio.wait(self._inflight, timeout=10)
 
+    async def connected(self) -> bool:
+        """Whether Slack reaches us now (for /healthz).
+
+        HTTP mode: auth.test passed and the server listens. Socket Mode: the connection
+        is up (not closed, not stale, pings answered).
+        """
+        if self._socket is not None:
+            return await self._socket.client.is_connected()
+        return self._serving
+
 
 def adapter_from_env(settings: Settings, *, http: bool = False, port: int = 3000) -> SlackAdapter:
     """The Slack adapter `frontline run` starts, or a ConfigError saying what is missing.
 
     Socket Mode needs SLACK_APP_TOKEN; `--http` needs SLACK_SIGNING_SECRET. SLACK_API_URL
-    points the Web API client elsewhere (a proxy, or a test double).
+    points the Web API client elsewhere (a proxy, or a test double). With `--http`,
+    SLACK_CLIENT_ID and SLACK_CLIENT_SECRET select several workspaces (OAuth) instead of
+    SLACK_BOT_TOKEN.
     """
-    problems: list[str] = []
-    if settings.slack_bot_token is None:
-        problems.append("SLACK_BOT_TOKEN: not set (the bot token, xoxb-...)")
+    from bot.adapters.slack_oauth import OAUTH_NEEDS_HTTP, oauth_from_env, oauth_problems
+
+    oauth_set = settings.slack_client_id is not None or settings.slack_client_secret is not None
+    problems = oauth_problems(settings) if http and oauth_set else []
+    if settings.slack_bot_token is None and not (http and oauth_set):
+        problems.append(
+            "SLACK_BOT_TOKEN: not set (the bot token, xoxb-...)"
+            + (OAUTH_NEEDS_HTTP if oauth_set else "")
+        )
     if http and settings.slack_signing_secret is None:
         problems.append(
             "SLACK_SIGNING_SECRET: HTTP mode (--http) verifies every request with the "
@@ -1328,4 +1428,6 @@ def adapter_from_env(settings: Settings, *, http: bool = False, port: int = 3000
         problems.append(f"--port: {port} is not a TCP port (1..65535)")
     if problems:
         raise ConfigError(problems)
-    return SlackAdapter(settings, http=http, port=port, api_url=os.environ.get("SLACK_API_URL"))
+    api_url = os.environ.get("SLACK_API_URL")
+    oauth = oauth_from_env(settings, api_url=api_url) if http else None
+    return SlackAdapter(settings, http=http, port=port, api_url=api_url, oauth=oauth)

@@ -225,6 +225,10 @@ class Post:
     # Who the post should ping: ("user", id) or ("group", id) — a Slack user group or a
     # Discord role. Adapters render the platform's mention syntax.
     notify: tuple[tuple[str, str], ...] = ()
+    # Set by the outbox: what this send is. Adapters hand it to the platform where it can
+    # be read back (Slack message metadata), so a send interrupted by a crash is found
+    # instead of sent twice.
+    key: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,6 +74,16 @@ class Platform(Protocol):
         """Whether `user` belongs to the configured staff."""
         ...
 
+    async def find_sent(
+        self, where: ChannelRef | UserRef, post: Post, since: datetime
+    ) -> MessageRef | None:
+        """The bot's own message sent to `where` after `since` as `post` (same `Post.key`).
+
+        None when there is none or the platform cannot tell; the outbox asks before
+        sending again something a crash or a timeout may have sent already.
+        """
+        ...
+
     def history(self, channel: ChannelRef, after: datetime | None) -> AsyncIterator[Message]:
         """Messages in `channel` posted after `after`, oldest first (bounded backfill)."""
         ...

@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 import shlex
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from bot.core.events import CommandInvoked
 from bot.core.model import Reply
+
+if TYPE_CHECKING:
+    from bot.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +30,12 @@ EventHandler = Callable[[Any, Ctx], Awaitable[Reply | None]]
 CommandHandler = Callable[[list[str], CommandInvoked, Ctx], Awaitable[Reply]]
 JobHandler = Callable[[Ctx], Awaitable[None]]
 NextAt = Callable[[Ctx, datetime], datetime | None]
+# Synchronous, on the database thread, inside the sweep's transaction: (repo, ctx, at,
+# decided events). How a handler records what it will send about a sweep's decisions.
+SweepPlan = Callable[[Any, Ctx, datetime, Sequence[Any]], None]
+# (repo, ctx) -> the earliest moment a handler has work for the sweep job besides due
+# questions (a post to try again); the virtual clock wakes the sweep job then.
+WakeAt = Callable[[Any, Ctx], datetime | None]
 
 
 class UsageError(Exception):
@@ -69,6 +78,26 @@ class Router(Generic[Ctx]):
         self._handlers: dict[type, list[EventHandler[Ctx]]] = defaultdict(list)
         self.commands: dict[str, Command[Ctx]] = {}
         self.jobs: dict[str, Job[Ctx]] = {}
+        self.sweep_plans: list[SweepPlan[Ctx]] = []
+        self.wakes: list[WakeAt[Ctx]] = []
+        # Outbox hooks by kind of send (`bot.outbox.SendHooks`).
+        self.send_hooks: dict[str, Any] = {}
+        # Counts and times every dispatched event when set (`Frontline.open` sets it).
+        self.telemetry: Telemetry | None = None
+
+    def plan_sweep(self, fn: SweepPlan[Ctx]) -> SweepPlan[Ctx]:
+        """Register a synchronous step run inside every sweep's transaction."""
+        self.sweep_plans.append(fn)
+        return fn
+
+    def wake(self, fn: WakeAt[Ctx]) -> WakeAt[Ctx]:
+        """Register a reader of when the sweep job next has work besides due questions."""
+        self.wakes.append(fn)
+        return fn
+
+    def on_sent(self, kind: str, hooks: Any) -> None:
+        """Register the outbox hooks (`SendHooks`) of one kind of send."""
+        self.send_hooks[kind] = hooks
 
     def on(self, *event_types: type) -> Callable[[EventHandler[Ctx]], EventHandler[Ctx]]:
         """Register the decorated coroutine for each of `event_types`."""
@@ -112,6 +141,12 @@ class Router(Generic[Ctx]):
 
     async def dispatch(self, event: object, ctx: Ctx) -> list[Reply]:
         """Run every handler for `event`; return their replies. Never raises."""
+        if self.telemetry is None:
+            return await self._dispatch(event, ctx)
+        with self.telemetry.dispatching(event):
+            return await self._dispatch(event, ctx)
+
+    async def _dispatch(self, event: object, ctx: Ctx) -> list[Reply]:
         if isinstance(event, CommandInvoked):
             return [await self.run_command(event, ctx)]
         replies: list[Reply] = []

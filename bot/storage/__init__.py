@@ -1,1 +1,1 @@
-"""Persistence: the SQLite connection, migrations and every SQL statement (repos.py)."""
+"""Persistence: SQLite or PostgreSQL, migrations, and every SQL statement (repos.py)."""

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot.storage.url import BadDatabaseURL
+
 # WAL lets readers (reports) run beside the single writer; NORMAL sync is durable
 # across process crashes in WAL mode, which is the failure we design for.
 PRAGMAS = (
@@ -24,9 +26,9 @@ def sqlite_path(database: str) -> str:
     if database.startswith("sqlite://"):
         return database.removeprefix("sqlite://") or ":memory:"
     if "://" in database:
-        raise ValueError(
+        raise BadDatabaseURL(
             f"unsupported database URL {database.split('://', 1)[0]}://...; "
-            "use a file path or sqlite:///path"
+            "use a file path, sqlite:///path or postgresql://user@host:port/database"
         )
     return database
 

@@ -1,23 +1,22 @@
 """Every SQL statement Frontline runs: a synchronous `Repo` and the async `Store` around it.
 
 The tracker's rules run as one synchronous unit of work per event (or per batch of
-replayed events) on aiosqlite's own thread, inside one transaction: one hop between
-the event loop and the database per unit instead of one per statement, which is what
-makes replaying a million messages a matter of seconds. aiosqlite's single worker
-thread runs units one after another, so they never interleave.
+replayed events) on a database thread, inside one transaction: one hop between the
+event loop and the database per unit instead of one per statement, which is what
+makes replaying a million messages a matter of seconds. On SQLite aiosqlite's single
+worker thread runs units one after another; on PostgreSQL they run side by side,
+serializable and retried on conflict (backends.py), so they never interleave either.
+The SQL is written once for both: `?` placeholders, ON CONFLICT, RETURNING.
 """
 
 from __future__ import annotations
 
 import functools
-import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
-
-import aiosqlite
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from bot.core.model import (
     ChannelRef,
@@ -30,8 +29,7 @@ from bot.core.model import (
     ResponderRole,
     Stage,
 )
-from bot.storage.db import connect
-from bot.storage.migrate import migrate
+from bot.storage.backends import Backend, Db, Row, open_backend
 
 
 def to_ts(when: datetime | None) -> float | None:
@@ -293,7 +291,7 @@ _ESCALATION_UPDATABLE = frozenset(
 )
 
 
-def _row_to_escalation(row: sqlite3.Row) -> Escalation:
+def _row_to_escalation(row: Row) -> Escalation:
     (
         eid, platform, space, channel, message_id, question_id, destination, dest_platform,
         dest_space, dest_channel, dest_message, author, author_name, excerpt, private_source,
@@ -338,16 +336,25 @@ T = TypeVar("T")
 
 
 class Repo:
-    """Typed SQL over one sqlite3 connection; used only on the database thread."""
+    """Typed SQL over one database connection; used only on the database thread.
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    `conn` is sqlite3's connection or its PostgreSQL stand-in; `postgres` says which,
+    for the few statements whose best form differs (locking, planner hints).
+    """
+
+    def __init__(self, conn: Db, *, postgres: bool = False) -> None:
         self.conn = conn
+        self.postgres = postgres
         # History rows wait here and go in with one executemany at the end of the
         # unit of work (`flush`): nothing reads them back while the unit runs.
         self._log_rows: list[tuple[int, float, str, str | None, str | None]] = []
         # Every question read or written in this unit of work, by id, as it now is:
         # all changes go through this Repo, so a row read again is not converted again.
         self._questions: dict[int, Question] = {}
+        # Run by `Store.write` once the unit's transaction has committed (never after a
+        # rollback): in-memory follow-ups of what the unit stored, such as the outbox
+        # rows this process just leased and will send next.
+        self.on_commit: list[Callable[[], None]] = []
 
     def _question(self, row: Sequence[Any]) -> Question:
         """The question of a row, converted once per unit of work."""
@@ -356,11 +363,11 @@ class Repo:
             question = self._questions[row[0]] = _row_to_question(row)
         return question
 
-    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self.conn.execute(sql, params).fetchall()
 
-    def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self.conn.execute(sql, params).fetchone()
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        row: Row | None = self.conn.execute(sql, params).fetchone()
         return row
 
     # --- messages -------------------------------------------------------------
@@ -369,9 +376,9 @@ class Repo:
         """Remember a message; False when it was already known (nothing changes then)."""
         ref = message.ref
         cursor = self.conn.execute(
-            "INSERT OR IGNORE INTO messages (platform, space, channel, message_id, "
+            "INSERT INTO messages (platform, space, channel, message_id, "
             "watched_channel, author, author_staff, posted_at, root_channel, root_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
                 ref.platform,
                 ref.space,
@@ -470,10 +477,11 @@ class Repo:
         keys = (after.platform, after.space, after.channel, after.message)
         ends = (before.platform, before.space, before.channel, before.message)
         row = self._one(
-            # NOT INDEXED keeps the planner on the rowid range (the stretch between the
-            # two messages) instead of every message of the workspace.
+            # NOT INDEXED keeps SQLite's planner on the rowid range (the stretch between
+            # the two messages) instead of every message of the workspace. PostgreSQL
+            # has no such hint and an index on its explicit rowid column.
             "SELECT m.channel, m.message_id, m.author, m.author_staff, m.posted_at "
-            "FROM messages AS m NOT INDEXED "
+            f"FROM messages AS m {'' if self.postgres else 'NOT INDEXED '}"
             f"WHERE m.rowid > ({_ROWID_OF}) AND m.rowid < ({_ROWID_OF}) "
             "AND m.platform = ? AND m.space = ? AND m.watched_channel = ? "
             f"AND m.author IN ({', '.join('?' * len(authors))}) "
@@ -522,11 +530,12 @@ class Repo:
         reasons = _reasons(new.reasons)
         asked_at, warn_at, breach_at = _utc(new.asked_at), _utc(new.warn_at), _utc(new.breach_at)
         due_at = min(warn_at, breach_at)
-        cursor = self.conn.execute(
-            "INSERT OR IGNORE INTO questions (platform, space, channel, message_id, "
+        inserted = self._one(
+            "INSERT INTO questions (platform, space, channel, message_id, "
             "watched_channel, asker, asker_name, text, score, reasons, asked_at, state, "
             "target_seconds, calendar, warn_at, breach_at, due_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING RETURNING id",
             (
                 ref.platform,
                 ref.space,
@@ -546,12 +555,13 @@ class Repo:
                 due_at.timestamp(),
             ),
         )
-        if cursor.rowcount != 1 or cursor.lastrowid is None:
+        if inserted is None:
             return None
         # Built from what was written rather than read back: the same values, one
         # round trip fewer for every question.
-        question = self._questions[cursor.lastrowid] = Question(
-            id=cursor.lastrowid,
+        question_id: int = inserted[0]
+        question = self._questions[question_id] = Question(
+            id=question_id,
             ref=ref,
             watched_channel=new.watched_channel,
             asker=new.asker,
@@ -706,10 +716,14 @@ class Repo:
         ]
 
     def due(self, now: datetime, limit: int) -> list[Question]:
-        """Questions whose next deadline has come, oldest deadline first."""
+        """Questions whose next deadline has come, oldest deadline first.
+
+        On PostgreSQL the rows stay locked until the unit commits, and rows another
+        replica's sweep holds are skipped: no question is decided twice.
+        """
         rows = self._all(
             f"SELECT {QUESTION_COLUMNS} FROM questions WHERE due_at IS NOT NULL AND due_at <= ? "
-            "ORDER BY due_at LIMIT ?",
+            f"ORDER BY due_at LIMIT ?{' FOR UPDATE SKIP LOCKED' if self.postgres else ''}",
             (now.timestamp(), limit),
         )
         return [self._question(r) for r in rows]
@@ -788,7 +802,7 @@ class Repo:
         sql = "WHERE first_response_at IS NULL AND state IN ('open', 'snoozed')"
         wanted = [channel] if channel else list(channels or ())
         if channel is None and channels is not None and not wanted:
-            return sql + " AND 0", []
+            return sql + " AND 1 = 0", []
         if wanted:
             sql += f" AND watched_channel IN ({', '.join('?' * len(wanted))})"
         return sql, wanted
@@ -822,26 +836,17 @@ class Repo:
         A claim older than `stale_after` seconds without a send is taken over: the
         process that made it died between claiming and posting.
         """
+        # One statement, so two replicas claiming at once cannot both win: the second
+        # insert meets the first's row (waiting for its commit on PostgreSQL) and takes
+        # it over only if that claim is stale and unsent.
         row = self._one(
-            "SELECT claimed_at, sent_at FROM summaries_sent "
-            "WHERE summary = ? AND kind = ? AND period_start = ?",
-            (summary, kind, period_start.timestamp()),
+            "INSERT INTO summaries_sent (summary, kind, period_start, claimed_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (summary, kind, period_start) DO UPDATE "
+            "SET claimed_at = excluded.claimed_at WHERE summaries_sent.sent_at IS NULL "
+            "AND excluded.claimed_at - summaries_sent.claimed_at >= ? RETURNING claimed_at",
+            (summary, kind, period_start.timestamp(), now.timestamp(), stale_after),
         )
-        if row is None:
-            self._all(
-                "INSERT INTO summaries_sent (summary, kind, period_start, claimed_at) "
-                "VALUES (?, ?, ?, ?)",
-                (summary, kind, period_start.timestamp(), now.timestamp()),
-            )
-            return True
-        if row[1] is not None or now.timestamp() - row[0] < stale_after:
-            return False
-        self._all(
-            "UPDATE summaries_sent SET claimed_at = ? "
-            "WHERE summary = ? AND kind = ? AND period_start = ?",
-            (now.timestamp(), summary, kind, period_start.timestamp()),
-        )
-        return True
+        return row is not None
 
     def finish_summary(
         self, summary: str, kind: str, period_start: datetime, sent_at: datetime | None
@@ -866,12 +871,12 @@ class Repo:
         """Record a new escalation; None if that message was escalated already."""
         o, t = new.original, new.target
         row = self._one(
-            "INSERT OR IGNORE INTO escalations (platform, space, channel, message_id, "
+            "INSERT INTO escalations (platform, space, channel, message_id, "
             "question_id, destination, dest_platform, dest_space, dest_channel, author, "
             "author_name, excerpt, private_source, reason, state, opened_at, opened_by, "
             "opened_by_name, posted_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?) "
-            f"RETURNING {ESCALATION_COLUMNS}",
+            f"ON CONFLICT DO NOTHING RETURNING {ESCALATION_COLUMNS}",
             (
                 o.platform, o.space, o.channel, o.message, new.question_id, new.destination,
                 t.platform, t.space, t.channel, new.author, new.author_name, new.excerpt,
@@ -955,26 +960,34 @@ class Repo:
 
 
 class Store:
-    """The async face of the database: units of work and reads run on aiosqlite's thread."""
+    """The async face of the database: units of work and reads run on a database thread."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self.conn = conn
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self._postgres = backend.dialect == "postgresql"
         self._deferred: list[Callable[[Repo], object]] | None = None
 
     @classmethod
     async def open(cls, database: str) -> Store:
-        """Connect, apply pending migrations and return a ready store."""
-        conn = await connect(database)
-        try:
-            await migrate(conn)
-        except BaseException:
-            await conn.close()
-            raise
-        return cls(conn)
+        """Connect, apply pending migrations and return a ready store.
+
+        `database` is a file path, `sqlite:///path`, or `postgresql://...`.
+        """
+        return cls(await open_backend(database))
+
+    @property
+    def migrations_applied(self) -> list[int]:
+        """The migration versions `open` applied."""
+        return self.backend.applied
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the database."""
+        return self.backend.version
 
     async def close(self) -> None:
         """Close the connection after the units already queued."""
-        await self.conn.close()
+        await self.backend.close()
 
     async def __aenter__(self) -> Store:
         return self
@@ -982,31 +995,32 @@ class Store:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def _on_thread(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        # aiosqlite has no public "run this on your thread"; _execute is what each of
-        # its public methods uses (unchanged since 0.11, version pinned in pyproject).
-        conn = self.conn
-        run = cast("Callable[[Callable[[], T]], Awaitable[T]]", conn._execute)
-        return await run(lambda: fn(conn._conn))
-
     async def write(
         self, fn: Callable[Concatenate[Repo, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """Run `fn(repo, ...)` as one transaction: all of it is stored, or none of it."""
+        """Run `fn(repo, ...)` as one transaction: all of it is stored, or none of it.
 
-        def unit(raw: sqlite3.Connection) -> T:
-            raw.execute("BEGIN IMMEDIATE")
+        On PostgreSQL `fn` runs again when the transaction conflicted with a concurrent
+        one, so it acts on nothing but `repo` (what must follow the commit goes in
+        `repo.on_commit`, which runs once, after the commit that counted).
+        """
+
+        def unit(raw: Db) -> T:
+            raw.execute(self.backend.begin)
             try:
-                repo = Repo(raw)
+                repo = Repo(raw, postgres=self._postgres)
                 result = fn(repo, *args, **kwargs)
                 repo.flush()
             except BaseException:
                 raw.execute("ROLLBACK")
                 raise
             raw.execute("COMMIT")
+            for follow_up in repo.on_commit:
+                follow_up()
             return result
 
-        return await self._on_thread(unit)
+        # On PostgreSQL a unit that conflicted with a concurrent one runs again.
+        return await self.backend.run(unit, retry=True)
 
     async def record(
         self, fn: Callable[Concatenate[Repo, P], object], *args: P.args, **kwargs: P.kwargs
@@ -1046,13 +1060,13 @@ class Store:
     ) -> T:
         """Run the read-only `fn(repo, ...)` on the database thread."""
 
-        def unit(raw: sqlite3.Connection) -> T:
-            repo = Repo(raw)
+        def unit(raw: Db) -> T:
+            repo = Repo(raw, postgres=self._postgres)
             result = fn(repo, *args, **kwargs)
             repo.flush()  # a history row written here anyway is not lost
             return result
 
-        return await self._on_thread(unit)
+        return await self.backend.run(unit)
 
     # Reads that handlers and adapters use often.
 

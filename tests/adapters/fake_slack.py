@@ -11,6 +11,7 @@ the bytes, then `files.completeUploadExternal`), recorded in `shared`.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
@@ -77,6 +78,15 @@ class FakeSlack:
     uploads: dict[str, bytes] = field(default_factory=dict)
     shared: list[dict[str, Any]] = field(default_factory=list)
     views: list[dict[str, Any]] = field(default_factory=list)
+    # Several workspaces (OAuth): what oauth.v2.access answers per code, who each bot
+    # token is (auth.test), and the tokens Slack no longer accepts.
+    client_id: str = "1234.5678"
+    client_secret: str = "test-client-secret"
+    grants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    revoked: set[str] = field(default_factory=set)
+    refreshes: dict[str, str] = field(default_factory=dict)
+    _caller: str = ""
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -198,6 +208,10 @@ class FakeSlack:
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
+        if token in self.revoked:
+            call.fault = "token_revoked"
+            return web.json_response({"ok": False, "error": "token_revoked"})
+        self._caller = request.headers.get("Authorization", "")
         answer = handler(args)
         return web.json_response({"ok": "error" not in answer, **answer})
 
@@ -232,7 +246,71 @@ class FakeSlack:
     def _next_ts(self) -> str:
         return f"{int(time.time())}.{next(self._ts):06d}"
 
+    def install(
+        self,
+        code: str,
+        team: str,
+        name: str,
+        token: str,
+        bot_user: str,
+        bot_id: str,
+        refresh_token: str | None = None,
+    ) -> None:
+        """Let `code` be exchanged (once) for an installation of the app in `team`.
+
+        With `refresh_token`, the app rotates tokens and this one expires in a minute.
+        """
+        rotating = {"refresh_token": refresh_token, "expires_in": 60} if refresh_token else {}
+        self.grants[code] = rotating | {
+            "app_id": "A0FRONTLINE",
+            "authed_user": {"id": "UINSTALLER"},
+            "scope": "channels:history,chat:write,commands",
+            "token_type": "bot",
+            "access_token": token,
+            "bot_user_id": bot_user,
+            "team": {"id": team, "name": name},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+        self.tokens[token] = {
+            "url": f"https://{name.lower()}.slack.com/",
+            "team": name,
+            "team_id": team,
+            "user": "frontline",
+            "user_id": bot_user,
+            "bot_id": bot_id,
+        }
+
+    def rotation(self, old_token: str, refresh_token: str, new_token: str) -> None:
+        """Let `refresh_token` be exchanged (once) for `new_token`, the same bot as before."""
+        self.refreshes[refresh_token] = new_token
+        self.tokens[new_token] = self.tokens[old_token]
+
+    def _oauth_v2_access(self, args: dict[str, Any]) -> dict[str, Any]:
+        expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+        if self._caller != f"Basic {expected}":
+            return {"error": "invalid_client_id"}
+        if args.get("grant_type") == "refresh_token":
+            new = self.refreshes.pop(str(args.get("refresh_token", "")), None)
+            if new is None:
+                return {"error": "invalid_refresh_token"}
+            return {
+                "access_token": new,
+                "refresh_token": f"xoxe-1-next-{new}",
+                "expires_in": 43200,
+                "token_type": "bot",
+            }
+        grant = self.grants.pop(str(args.get("code", "")), None)
+        return grant if grant is not None else {"error": "invalid_code"}
+
+    def _auth_revoke(self, args: dict[str, Any]) -> dict[str, Any]:
+        self.revoked.add(self._caller.removeprefix("Bearer "))
+        return {"revoked": True}
+
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        known = self.tokens.get(self._caller.removeprefix("Bearer "))
+        if known is not None:
+            return known
         return {
             "url": f"https://{DOMAIN}.slack.com/",
             "team": "Acme",
@@ -251,6 +329,11 @@ class FakeSlack:
             return {"error": "channel_not_found"}
         ts = self._next_ts()
         message = {"type": "message", "bot_id": self.bot_id, "text": args.get("text"), "ts": ts}
+        metadata = args.get("metadata")
+        if isinstance(metadata, str):  # form-encoded calls send it as JSON text
+            metadata = json.loads(metadata)
+        if isinstance(metadata, dict):
+            message["metadata"] = metadata
         if args.get("thread_ts"):
             self.replies[(channel, str(args["thread_ts"]))].append(message)
         else:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +16,9 @@ from bot.core.events import MessagePosted, QuestionOpened
 from bot.core.model import Message, MessageRef, Reply, UserRef
 from bot.core.router import Router
 from config.settings import load_settings
-from tests.conftest import T0, community_config
+from tests.conftest import T0, NewDatabase, both_backends, community_config
+
+pytestmark = both_backends
 
 
 def _question(now: datetime, message_id: str = "q1") -> MessagePosted:
@@ -28,7 +29,9 @@ def _question(now: datetime, message_id: str = "q1") -> MessagePosted:
     )
 
 
-async def test_live_scheduler_breaches_and_nudges_on_the_wall_clock(tmp_path: Path) -> None:
+async def test_live_scheduler_breaches_and_nudges_on_the_wall_clock(
+    new_database: NewDatabase,
+) -> None:
     """With APScheduler and the real clock, an unanswered question is nudged after its target."""
     config = community_config(bot={"sweep_interval": 0.1})
     config["channels"][0]["target"] = "1s"
@@ -37,7 +40,7 @@ async def test_live_scheduler_breaches_and_nudges_on_the_wall_clock(tmp_path: Pa
     platform = LocalPlatform(clock, space="T1")
     stop = asyncio.Event()
     async with Frontline.open(
-        settings, clock, {"local": platform}, database=str(tmp_path / "live.db")
+        settings, clock, {"local": platform}, database=await new_database("live.db")
     ) as app:
         runner = asyncio.create_task(app.run_live([], until=stop))
         await app.handle(_question(clock.now()))
@@ -57,12 +60,12 @@ async def test_live_scheduler_breaches_and_nudges_on_the_wall_clock(tmp_path: Pa
     assert "Maria" in breach
 
 
-async def test_start_sends_what_became_overdue_while_down(tmp_path: Path) -> None:
+async def test_start_sends_what_became_overdue_while_down(new_database: NewDatabase) -> None:
     """On start, a question that breached while the bot was down is nudged at once."""
     settings = load_settings(data=community_config(bot={"sweep_interval": "1h"}))
     clock = SystemClock()
     platform = LocalPlatform(clock, space="T1")
-    db = str(tmp_path / "down.db")
+    db = await new_database("down.db")
     async with Frontline.open(settings, clock, {"local": platform}, database=db) as app:
         await app.handle(_question(clock.now() - timedelta(hours=3)))
     stop = asyncio.Event()
@@ -78,7 +81,7 @@ async def test_start_sends_what_became_overdue_while_down(tmp_path: Path) -> Non
 
 
 async def test_failing_handler_does_not_stop_others(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    new_database: NewDatabase, caplog: pytest.LogCaptureFixture
 ) -> None:
     """One handler raising is logged with the event; the question is still tracked."""
     router: Router[Context] = build_router()
@@ -97,7 +100,7 @@ async def test_failing_handler_does_not_stop_others(
     clock = VirtualClock(T0)
     platform = LocalPlatform(clock, space="T1")
     async with Frontline.open(
-        settings, clock, {"local": platform}, router, database=str(tmp_path / "r.db")
+        settings, clock, {"local": platform}, router, database=await new_database("r.db")
     ) as app:
         with caplog.at_level(logging.ERROR):
             await app.handle(_question(T0))
@@ -106,22 +109,22 @@ async def test_failing_handler_does_not_stop_others(
     assert "boom" in caplog.text and "q1" in caplog.text
 
 
-async def test_events_of_unknown_kinds_are_skipped(tmp_path: Path) -> None:
+async def test_events_of_unknown_kinds_are_skipped(new_database: NewDatabase) -> None:
     """An event type nobody handles is skipped without error."""
     settings = load_settings(data=community_config())
     clock = VirtualClock(T0)
-    async with Frontline.open(settings, clock, {}, database=str(tmp_path / "s.db")) as app:
+    async with Frontline.open(settings, clock, {}, database=await new_database("s.db")) as app:
         assert await app.ctx.router.dispatch(object(), app.ctx) == []
 
 
-async def test_virtual_sweep_follows_the_live_tick_grid(tmp_path: Path) -> None:
+async def test_virtual_sweep_follows_the_live_tick_grid(new_database: NewDatabase) -> None:
     """On virtual time the sweep acts on the same 30 s ticks the live scheduler would."""
     settings = load_settings(data=community_config())
     start = datetime(2026, 11, 24, 9, 0, 10, tzinfo=UTC)
     clock = VirtualClock(start)
     platform = LocalPlatform(clock, space="T1")
     async with Frontline.open(
-        settings, clock, {"local": platform}, database=str(tmp_path / "g.db")
+        settings, clock, {"local": platform}, database=await new_database("g.db")
     ) as app:
         await app.handle(_question(start))
         await app.advance_to(start + timedelta(hours=2))
@@ -130,7 +133,9 @@ async def test_virtual_sweep_follows_the_live_tick_grid(tmp_path: Path) -> None:
     assert breach.at == datetime(2026, 11, 24, 10, 0, 30, tzinfo=UTC)
 
 
-async def _play_community(tmp_path: Path, name: str, batch: int) -> tuple[list[tuple], int]:
+async def _play_community(
+    new_database: NewDatabase, name: str, batch: int
+) -> tuple[list[tuple], int]:
     from bot.simulate import Community
     from config.settings import demo_config
 
@@ -139,7 +144,7 @@ async def _play_community(tmp_path: Path, name: str, batch: int) -> tuple[list[t
     clock = VirtualClock(events[0].at)
     platform = LocalPlatform(clock, staff=frozenset(settings.staff.local_users), space="demo")
     async with Frontline.open(
-        settings, clock, {"local": platform}, database=str(tmp_path / name)
+        settings, clock, {"local": platform}, database=await new_database(name)
     ) as app:
         await app.play(((e.at, e.event) for e in events), batch=batch)
         await app.advance_to(events[-1].at + timedelta(days=2))
@@ -155,10 +160,12 @@ async def _play_community(tmp_path: Path, name: str, batch: int) -> tuple[list[t
     return rows, len(platform.sent("post"))
 
 
-async def test_batched_replay_decides_exactly_like_event_by_event(tmp_path: Path) -> None:
+async def test_batched_replay_decides_exactly_like_event_by_event(
+    new_database: NewDatabase,
+) -> None:
     """Replaying in batches gives the same questions, responses, breaches and nudges."""
-    one_by_one = await _play_community(tmp_path, "single.db", batch=1)
-    batched = await _play_community(tmp_path, "batched.db", batch=250)
+    one_by_one = await _play_community(new_database, "single.db", batch=1)
+    batched = await _play_community(new_database, "batched.db", batch=250)
     assert one_by_one == batched
     assert len(one_by_one[0]) > 40 and one_by_one[1] > 0
 
@@ -190,7 +197,7 @@ def _in_channel_talk() -> list[tuple[datetime, MessagePosted]]:
 
 
 async def test_batched_replay_reads_in_channel_answers_like_event_by_event(
-    tmp_path: Path,
+    new_database: NewDatabase,
 ) -> None:
     """Mentions and acknowledged answers decide the same one by one and in batches."""
     results = []
@@ -200,7 +207,7 @@ async def test_batched_replay_reads_in_channel_answers_like_event_by_event(
         clock = VirtualClock(events[0][0])
         platform = LocalPlatform(clock, staff=frozenset({"ana", "ben"}), space="T1")
         async with Frontline.open(
-            settings, clock, {"local": platform}, database=str(tmp_path / f"talk{batch}.db")
+            settings, clock, {"local": platform}, database=await new_database(f"talk{batch}.db")
         ) as app:
             await app.play(events, batch=batch)
             await app.advance_to(events[-1][0] + timedelta(hours=3))

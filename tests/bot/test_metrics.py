@@ -9,7 +9,9 @@ import pytest
 
 from bot.core.model import MessageRef, Question, QuestionState, ResponderRole, Stage
 from bot.metrics import compute, figures, percentile
-from tests.conftest import T0, World
+from tests.conftest import T0, World, both_backends
+
+pytestmark = both_backends
 
 HOUR = 3600
 

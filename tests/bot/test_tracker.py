@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.core.model import MessageRef, QuestionState, ResponderRole, Stage
-from tests.conftest import World
+from tests.conftest import World, both_backends
 
+pytestmark = both_backends
 QUESTION = "How do I rotate my API key?"
 
 
@@ -309,7 +310,7 @@ async def test_huge_and_odd_messages_do_not_break_tracking(world: World) -> None
     assert await world.store.question_by_ref(empty) is None
 
 
-async def test_questions_survive_restart(settings, db_path) -> None:  # type: ignore[no-untyped-def]
+async def test_questions_survive_restart(settings, database) -> None:  # type: ignore[no-untyped-def]
     """A question opened before a restart is still tracked and breached after it."""
     from bot.adapters.local import LocalPlatform
     from bot.app import Frontline
@@ -318,11 +319,11 @@ async def test_questions_survive_restart(settings, db_path) -> None:  # type: ig
 
     clock = VirtualClock(T0)
     platform = LocalPlatform(clock, staff=frozenset({"ana"}), space="T1")
-    async with Frontline.open(settings, clock, {"local": platform}, database=str(db_path)) as app:
+    async with Frontline.open(settings, clock, {"local": platform}, database=database) as app:
         first = World(app, clock, platform)
         q = await first.post("help", "maria", QUESTION)
     clock.advance(timedelta(hours=2))
-    async with Frontline.open(settings, clock, {"local": platform}, database=str(db_path)) as app:
+    async with Frontline.open(settings, clock, {"local": platform}, database=database) as app:
         second = World(app, clock, platform)
         await second.advance(seconds=30)
         assert (await second.question(q)).breached
@@ -471,7 +472,7 @@ async def test_acknowledgement_only_within_the_mention_window(world: World) -> N
     assert (await world.question(early)).first_response_at is None
 
 
-async def test_acknowledgement_can_be_switched_off(db_path) -> None:  # type: ignore[no-untyped-def]
+async def test_acknowledgement_can_be_switched_off(database) -> None:  # type: ignore[no-untyped-def]
     """With tracking.asker_acknowledges off, the asker's reply credits nobody."""
     from bot.adapters.local import LocalPlatform
     from bot.app import Frontline
@@ -482,7 +483,7 @@ async def test_acknowledgement_can_be_switched_off(db_path) -> None:  # type: ig
     settings = load_settings(data=community_config(tracking={"asker_acknowledges": False}))
     clock = VirtualClock(T0)
     platform = LocalPlatform(clock, space="T1")
-    async with Frontline.open(settings, clock, {"local": platform}, database=str(db_path)) as app:
+    async with Frontline.open(settings, clock, {"local": platform}, database=database) as app:
         world = World(app, clock, platform)
         q = await world.post("help", "maria", QUESTION)
         await world.advance(minutes=3)

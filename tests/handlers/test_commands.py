@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.conftest import World
+from tests.conftest import World, both_backends
+
+pytestmark = both_backends
 
 QUESTION = "How do I rotate my API key?"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +15,9 @@ from bot.core.events import ActionInvoked, ShortcutInvoked
 from bot.core.model import MessageRef, QuestionState, Reply
 from bot.storage.repos import Repo
 from config.settings import load_settings
-from tests.conftest import SPACE, T0, World, community_config
+from tests.conftest import SPACE, T0, World, both_backends, community_config
+
+pytestmark = both_backends
 
 QUESTION = "How do I rotate my API key? <@U42> said to ask here @everyone"
 
@@ -34,7 +35,7 @@ def escalation_config(**overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def esc(db_path: Path) -> AsyncIterator[World]:
+async def esc(database: str) -> AsyncIterator[World]:
     """A bot with two destinations: support here, product on another platform."""
     settings = load_settings(data=escalation_config())
     clock = VirtualClock(T0)
@@ -43,7 +44,7 @@ async def esc(db_path: Path) -> AsyncIterator[World]:
     )
     other = LocalPlatform(clock, space="O1", name="discord")
     async with Frontline.open(
-        settings, clock, {"local": local, "discord": other}, database=str(db_path)
+        settings, clock, {"local": local, "discord": other}, database=database
     ) as app:
         world = World(app, clock, local)
         world.other = other  # type: ignore[attr-defined]
@@ -124,7 +125,7 @@ async def test_private_content_is_not_copied(esc: World) -> None:
     assert f"local://secret/{q.message}" in post
 
 
-async def test_private_content_is_copied_where_allowed(db_path: Path) -> None:
+async def test_private_content_is_copied_where_allowed(database: str) -> None:
     """A destination with allow_private_content gets the text too."""
     config = escalation_config()
     config["destinations"][0]["allow_private_content"] = True
@@ -133,7 +134,7 @@ async def test_private_content_is_copied_where_allowed(db_path: Path) -> None:
     local = LocalPlatform(
         clock, staff=frozenset({"ana"}), private=frozenset({"secret"}), space=SPACE
     )
-    async with Frontline.open(settings, clock, {"local": local}, database=str(db_path)) as app:
+    async with Frontline.open(settings, clock, {"local": local}, database=database) as app:
         world = World(app, clock, local)
         q = await world.post("secret", "maria", "Our renewal number is 12345, why the change?")
         await world.command(f"escalate {world.link(q)} support", user="ana")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -69,14 +69,31 @@ async def test_channel_without_nudge_channel_is_not_nudged(world: World) -> None
     assert world.platform.sent("post") == []
 
 
-async def test_platform_failure_is_logged_and_bot_keeps_going(world: World, caplog) -> None:
-    """A failed nudge post is logged with its channel; later nudges still go out."""
+async def test_platform_failure_is_logged_and_the_nudge_is_sent_on_a_later_try(
+    world: World, caplog
+) -> None:
+    """A refused nudge is logged with its channel, sent once 30 s later; later nudges follow."""
     await world.post("help", "maria", QUESTION)
     world.platform.fail_next = 1
-    await world.advance(minutes=46)
-    assert "nudge to" in caplog.text and "staff" in caplog.text
-    await world.advance(minutes=15)
-    assert len(posts(world)) == 1 and "passed the response target" in posts(world)[0]
+    await world.advance(minutes=45)
+    assert "nudge to local channel staff failed" in caplog.text
+    assert posts(world) == []
+    await world.advance(minutes=16)
+    heads_up, breach = world.platform.sent("post")
+    assert "close to the target" in heads_up.text
+    assert heads_up.at == T0 + timedelta(minutes=45, seconds=30)
+    assert "passed the response target" in breach.text
+    assert len(posts(world)) == 2
+
+
+async def test_a_refused_nudge_is_dropped_once_the_question_is_answered(world: World) -> None:
+    """A nudge waiting for its retry is not sent about a question answered meanwhile."""
+    question = await world.post("help", "maria", QUESTION)
+    world.platform.fail_next = 1
+    await world.advance(minutes=45)
+    await world.post("help", "ben", "Settings > Keys > Rotate", root=question)
+    await world.advance(hours=2)
+    assert posts(world) == []
 
 
 # --- reminders, second tier, restarts ----------------------------------------------------
@@ -290,13 +307,13 @@ def test_on_call_needs_people_or_a_group() -> None:
 
 
 async def test_refused_breach_nudge_is_sent_again_later(world: World) -> None:
-    """A breach nudge the platform refused is decided again five minutes later, and sent once."""
+    """A breach nudge the platform refused is sent again by the outbox, once."""
     await world.post("help", "maria", QUESTION)
     await world.advance(minutes=46)  # the heads-up goes out
     world.platform.fail_next = 1
-    await world.advance(minutes=15)  # the breach nudge is refused
+    await world.advance(minutes=14)  # the breach nudge is refused at 60 min
     assert len(posts(world)) == 1
-    await world.advance(minutes=6)
+    await world.advance(minutes=1)  # and sent on the try 30 s later
     late = [p for p in posts(world) if "passed the response target" in p]
     assert len(late) == 1
     await world.advance(hours=2)

@@ -132,13 +132,18 @@ async def test_change_against_the_day_before_is_shown(db_path: Path) -> None:
     assert "Questions: 3 (+2)" in texts[-1]
 
 
-async def test_failed_post_is_retried_on_the_next_run(db_path: Path) -> None:
-    """A platform error gives the claim back: the next run sends the summary."""
-    world, manager = await open_world(db_path, start=datetime(2026, 11, 25, 9, 30, tzinfo=UTC))
+async def test_a_refused_post_is_sent_on_a_later_try_and_only_once(db_path: Path) -> None:
+    """A platform error keeps the summary in the outbox: sent 30 s later, never again."""
+    start = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+    world, manager = await open_world(db_path, start=start)
     try:
         world.platform.fail_next = 1
         await world.app.run_job("summary")
+        await world.app.run_job("summary")  # the next poll does not build it again
         assert summaries(world) == []
+        await world.app.advance_to(start + timedelta(minutes=5))
+        [sent] = [s for s in world.platform.sent("post") if s.where == "staff"]
+        assert sent.at == start + timedelta(seconds=30)
         await world.app.run_job("summary")
         assert len(summaries(world)) == 1
     finally:

@@ -4,7 +4,8 @@ The daily summary job only wakes once a minute in live mode, so the summary cras
 drive time themselves: this script runs the real app (router, handlers, SQLite file)
 in its own process, and kills itself with SIGKILL at the chosen step of posting the
 summary. Every post the platform received is appended (and fsynced) to a JSON-lines
-file, so the test sees what members would have seen even after the kill.
+file, so the test sees what members would have seen even after the kill; like Slack's
+channel history, that file also answers the outbox's "did this post arrive?".
 
     python -m tests.reliability.crash_driver first   --db F --log L --crash after-post
     python -m tests.reliability.crash_driver restart --db F --log L --at ISO --until ISO
@@ -67,6 +68,7 @@ class CrashingPlatform(LocalPlatform):
         ref = await super().post(channel, post)
         if self.log_path is not None:
             line = {"at": self.clock.now().isoformat(), "kind": "post", "where": channel.channel}
+            line |= {"key": post.key, "ref": ref.message}
             with self.log_path.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(line | {"text": post.text}) + "\n")
                 fh.flush()
@@ -75,6 +77,18 @@ class CrashingPlatform(LocalPlatform):
             # The post reached the platform; the bot dies before it can mark it sent.
             os.kill(os.getpid(), signal.SIGKILL)
         return ref
+
+    async def find_sent(
+        self, where: ChannelRef | UserRef, post: Post, since: datetime
+    ) -> MessageRef | None:
+        """What the platform kept survives the bot: look the key up in the send log."""
+        if self.log_path is None or not self.log_path.exists():
+            return None
+        for text in self.log_path.read_text(encoding="utf-8").splitlines():
+            line = json.loads(text)
+            if post.key and line.get("key") == post.key and isinstance(where, ChannelRef):
+                return MessageRef("local", where.space, where.channel, line["ref"])
+        return None
 
 
 def _question(n: int, at: datetime, author: str, text: str, root: str | None = None) -> Any:

@@ -144,14 +144,6 @@ async def test_an_acked_event_in_flight_at_the_crash_is_tracked_after_restart(
     assert tracked(bot.db, [doomed]) == {doomed}, "acked with 200, then lost"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "no outbox yet: the sweep stores the nudge round (and clears due_at) before the "
-        "nudge is posted, so a crash between the two loses the nudge for good"
-    ),
-)
 async def test_a_nudge_decided_but_not_sent_before_a_crash_is_sent_after_restart(
     fake: HookedSlack, bot: BotProcess
 ) -> None:
@@ -270,18 +262,11 @@ async def test_a_summary_lost_in_a_crash_before_posting_is_sent_once_after_resta
     assert await _driver("restart", tmp_path, *RESTART) == 0
     [summary] = summaries_sent(tmp_path)
     assert summary["text"].startswith("Daily summary: Mon 23 Nov")
-    # The claim of the dead process is taken over once it is 10 minutes old.
-    assert summary["at"] == "2026-11-24T09:10:00+00:00"
+    # The summary waited in the outbox, leased to the dead run: the restart (same
+    # instance id) takes it back at once and posts it on its first poll.
+    assert summary["at"] == "2026-11-24T09:02:00+00:00"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "no outbox yet: a summary is marked sent only after the post returns; after a crash "
-        "in between, its claim goes stale after 10 minutes and the summary is posted again"
-    ),
-)
 async def test_a_summary_posted_just_before_a_crash_is_not_posted_again(tmp_path: Path) -> None:
     """Killed right after the daily summary reached the channel: it is never posted again."""
     require(await _driver("first", tmp_path, "--crash", "after-post") == -9, "killed")
