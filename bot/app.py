@@ -15,7 +15,7 @@ import socket
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -36,6 +36,8 @@ from config.settings import Settings
 log = logging.getLogger(__name__)
 
 SWEEP_JOB = "sweep"
+# How long overdue work waits on start for the adapters to backfill the downtime.
+CATCH_UP_WAIT = timedelta(seconds=60)
 
 
 class Adapter(Protocol):
@@ -325,22 +327,48 @@ class Frontline:
     async def run_live(
         self, adapters: Sequence[Adapter], *, until: asyncio.Event | None = None
     ) -> None:
-        """Catch up on overdue work, then run the scheduler and adapters until stopped."""
-        # Overdue first: whatever came due while we were down is acted on before new work.
-        await self.run_job(SWEEP_JOB)
+        """Start the adapters, catch up on overdue work, then run the scheduler until stopped.
+
+        Overdue work waits for the adapters' backfill (bounded by `CATCH_UP_WAIT`): a
+        question answered while the bot was down must be seen answered before the
+        catch-up sweep would call it breached and nudge staff about it.
+        """
         scheduler = self.scheduler()
-        scheduler.start()
         try:
             async with asyncio.TaskGroup() as group:
                 for adapter in adapters:
                     group.create_task(adapter.run(self), name=f"adapter:{adapter.name}")
+                await self._caught_up(adapters)
+                await self.run_job(SWEEP_JOB)
+                scheduler.start()
                 if until is not None:
                     await until.wait()
                     raise _Stop
         except* _Stop:
             pass
         finally:
-            scheduler.shutdown(wait=False)
+            if scheduler.running:
+                scheduler.shutdown(wait=False)
+
+    async def _caught_up(self, adapters: Sequence[Adapter]) -> None:
+        """Wait until every adapter has backfilled what happened while the bot was down."""
+        waits = [
+            asyncio.ensure_future(ready.wait())
+            for adapter in adapters
+            if (ready := getattr(adapter, "ready", None)) is not None
+        ]
+        if not waits:
+            return
+        try:
+            _, late = await asyncio.wait(waits, timeout=CATCH_UP_WAIT.total_seconds())
+        finally:
+            for wait in waits:
+                wait.cancel()
+        if late:
+            log.warning(
+                "backfill still running after %ds; sweeping overdue questions anyway",
+                CATCH_UP_WAIT.total_seconds(),
+            )
 
 
 class _Stop(Exception):

@@ -852,6 +852,7 @@ class DiscordAdapter:
         self.discord = DiscordPlatform(settings, self._new_client())
         self.platform: Platform = self.discord
         self.backfills = 0
+        self.ready = asyncio.Event()
         self.syncs = 0
         self._app: Frontline | None = None
         self._wanted = asyncio.Event()
@@ -992,6 +993,7 @@ class DiscordAdapter:
             except Exception:
                 log.exception("Discord backfill failed; live events still flow")
             self.backfills += 1
+            self.ready.set()  # the first catch-up is over: overdue work may be swept
 
     async def backfill(self) -> int:
         """Replay every watched channel and active thread since the last message seen."""

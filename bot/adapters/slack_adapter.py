@@ -44,6 +44,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -83,6 +84,7 @@ from bot.core.events import (
 )
 from bot.core.model import ChannelRef, Message, MessageRef, Post, Reply, UserRef
 from bot.core.platform import Platform, PlatformError
+from bot.storage import inbox
 from config.settings import ConfigError, Settings
 
 if TYPE_CHECKING:
@@ -958,8 +960,18 @@ class SlackAdapter:
     # -- wiring -------------------------------------------------------------------
 
     def _register(self) -> None:
+        async def keep_before_ack(
+            body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
+        ) -> BoltResponse:
+            if not await self._keep(body):
+                # Not kept means not safe to ack: Slack sends it again later.
+                return BoltResponse(status=503, body="")
+            return await next()
+
         async def on_event(body: dict[str, Any]) -> None:
-            await self._tracked(self.on_event(body))
+            await self._tracked(self._handle_kept(body))
+
+        self.bolt.use(keep_before_ack)
 
         async def on_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
             await ack()  # within Slack's 3 s, before the core does anything
@@ -1052,6 +1064,62 @@ class SlackAdapter:
             return event
         named = dataclasses.replace(author, name=info.name, is_bot=info.is_bot)
         return dataclasses.replace(event, message=dataclasses.replace(event.message, author=named))
+
+    def _kept_id(self, body: Payload) -> str | None:
+        """The event id of a delivery worth keeping: a watched channel's tracked event."""
+        event = _mapping(body.get("event"))
+        if body.get("type") != "event_callback" or event.get("type") not in EVENT_TYPES:
+            return None
+        channel = _str(event.get("channel")) or _str(_mapping(event.get("item")).get("channel"))
+        if not channel or self.settings.channel(PLATFORM, channel) is None:
+            return None
+        return _str(body.get("event_id")) or None
+
+    async def _keep(self, body: Payload) -> bool:
+        """Write a delivery to the inbox before bolt acks it; False if that failed."""
+        event_id = self._kept_id(body)
+        if event_id is None or self._frontline is None:
+            return True
+        ctx = self._frontline.ctx
+        try:
+            text = json.dumps(body, separators=(",", ":"))
+            await ctx.store.write(inbox.keep, PLATFORM, event_id, text, ctx.now())
+        except Exception:
+            log.exception("Slack event %s could not be kept; asking Slack to resend it", event_id)
+            return False
+        return True
+
+    async def _handle_kept(self, body: Payload) -> None:
+        try:
+            await self.on_event(body)
+        finally:
+            event_id = self._kept_id(body)
+            if event_id is not None and self._frontline is not None:
+                await self._frontline.ctx.store.write(inbox.done, PLATFORM, [event_id])
+
+    async def recover_inbox(self) -> int:
+        """Handle the deliveries acked before the last run died and never handled."""
+        store = self.app.ctx.store
+        handled = 0
+        for event_id, text in await store.read(inbox.left, PLATFORM):
+            try:
+                body = json.loads(text)
+                if self.oauth is not None:
+                    team = _str(body.get("team_id"))
+                    workspace = await self.oauth.workspaces.workspace(team)
+                    with self.oauth.workspaces.serving(workspace):
+                        await self.on_event(body)
+                else:
+                    await self.on_event(body)
+                handled += 1
+            except Exception:
+                log.exception(
+                    "Slack event %s kept from the last run could not be handled", event_id
+                )
+            await store.write(inbox.done, PLATFORM, [event_id])
+        if handled:
+            log.info("Slack: handled %d event(s) acknowledged before the last stop", handled)
+        return handled
 
     async def on_event(self, body: Payload) -> None:
         """One Events API delivery: dedupe, translate, filter, hand to the core."""
@@ -1371,6 +1439,7 @@ class SlackAdapter:
                 await socket.connect_async()  # type: ignore[no-untyped-call]
                 self._socket = socket
                 log.info("Slack: Socket Mode connected")
+            await self.recover_inbox()
             if self.oauth is not None:
                 self.backfilled = await self.oauth.workspaces.each(self.backfill)
             else:

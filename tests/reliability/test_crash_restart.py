@@ -92,16 +92,6 @@ async def test_sigkill_mid_stream_keeps_acked_questions_and_nudges_each_once(
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "bolt acks an Events API request before the listener stores it "
-        "(process_before_response=False), and the restart backfill starts after the newest "
-        "stored message: an acked event still in flight at the crash is lost when a later "
-        "event was stored first, and Slack does not redeliver it"
-    ),
-)
 async def test_an_acked_event_in_flight_at_the_crash_is_tracked_after_restart(
     fake: HookedSlack, bot: BotProcess
 ) -> None:
@@ -173,15 +163,6 @@ async def test_a_nudge_decided_but_not_sent_before_a_crash_is_sent_after_restart
     assert fake.times_listed("lostnudge") == 1, "the breach nudge was never sent"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "on start the catch-up sweep runs before the adapters backfill what happened while "
-        "the bot was down, so a question answered in time during the downtime is breached "
-        "and nudged; a later response never clears `breached` once the sweep set it"
-    ),
-)
 async def test_an_answer_given_while_the_bot_was_down_prevents_a_breach(
     fake: HookedSlack, bot: BotProcess
 ) -> None:

@@ -1,0 +1,1 @@
+-- Reason: draft (issue 8) — reactions and deletes that arrive before their message.
