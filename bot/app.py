@@ -106,7 +106,7 @@ class Frontline:
         try:
             router = router or build_router()
             tracker = Tracker(settings)
-            outbox = Outbox(instance_id())
+            outbox = Outbox(instance_id(), settings.bot.outbox_lease)
             ctx = Context(settings, store, tracker, router, platforms, clock, outbox)
             router.telemetry = ctx.telemetry
             await outbox.recover(ctx)

@@ -279,6 +279,9 @@ class BotConfig(_Strict):
     database: str = "frontline.db"
     sweep_interval: Duration = timedelta(seconds=30)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # How long a process holds a message it is sending (the outbox) before another
+    # replica may take it over, should the first have died.
+    outbox_lease: Duration = timedelta(minutes=2)
 
 
 class Settings(BaseSettings):
