@@ -100,13 +100,19 @@ class Frontline:
         platforms: Mapping[str, Platform],
         router: Router[Context] | None = None,
         database: str | None = None,
+        *,
+        durable_sends: bool = True,
     ) -> AsyncIterator[Frontline]:
-        """Open the store (applying migrations) and wire the handlers."""
+        """Open the store (applying migrations) and wire the handlers.
+
+        `durable_sends=False` (replay, where nothing reaches a platform) sends without
+        outbox rows.
+        """
         store = await Store.open(database or settings.bot.database)
         try:
             router = router or build_router()
             tracker = Tracker(settings)
-            outbox = Outbox(instance_id(), settings.bot.outbox_lease)
+            outbox = Outbox(instance_id(), settings.bot.outbox_lease, durable=durable_sends)
             ctx = Context(settings, store, tracker, router, platforms, clock, outbox)
             router.telemetry = ctx.telemetry
             await outbox.recover(ctx)
@@ -202,7 +208,7 @@ class Frontline:
 
             def unit(
                 repo: Repo, start: datetime = start, stop: datetime = stop
-            ) -> tuple[list[Decided], datetime | None]:
+            ) -> tuple[list[Decided], tuple[datetime, str] | None]:
                 decided: list[Decided] = []
                 # Sweeps stop at the first tick where retried work is due, so it runs
                 # in time order with them.
@@ -225,21 +231,23 @@ class Frontline:
             await self.run_job(job_id)
         clock.set(when)
 
-    def _wake_at(self, repo: Repo) -> datetime | None:
-        """The earliest moment a handler or the outbox has work waiting for a later try."""
-        moments = [outbox_sql.next_attempt(repo)]
-        moments += [wake(repo, self.ctx) for wake in self.ctx.router.wakes]
-        found = [m for m in moments if m is not None]
+    def _wake_at(self, repo: Repo) -> tuple[datetime, str] | None:
+        """The earliest moment a job has work waiting for a later try, and that job."""
+        moments = [(outbox_sql.next_attempt(repo), SWEEP_JOB)]
+        moments += [(wake(repo, self.ctx), job_id) for job_id, wake in self.ctx.router.wakes]
+        found = [(moment, job_id) for moment, job_id in moments if moment is not None]
         return min(found) if found else None
 
-    def _wake_tick(self, wake: datetime | None, start: datetime) -> tuple[datetime, str] | None:
-        """The first sweep tick after `start` at which `wake` has come."""
+    def _wake_tick(
+        self, wake: tuple[datetime, str] | None, start: datetime
+    ) -> tuple[datetime, str] | None:
+        """The first tick of the live grid after `start` at which `wake` has come."""
         if wake is None:
             return None
         interval = max(self.ctx.settings.bot.sweep_interval.total_seconds(), 1.0)
         ticks = math.floor(start.timestamp() / interval) + 1
-        ticks = max(ticks, math.ceil(wake.timestamp() / interval))
-        return datetime.fromtimestamp(ticks * interval, UTC), SWEEP_JOB
+        ticks = max(ticks, math.ceil(wake[0].timestamp() / interval))
+        return datetime.fromtimestamp(ticks * interval, UTC), wake[1]
 
     async def play(self, timed: Iterable[tuple[datetime, Inbound]], *, batch: int = 1) -> None:
         """Feed events in time order on the virtual clock, sweeping in between.

@@ -205,7 +205,7 @@ async def replay(options: ReplayOptions) -> ReplayResult:
     with tempfile.TemporaryDirectory(prefix="frontline-replay-") as scratch:
         database = options.database or str(Path(scratch) / "replay.db")
         async with Frontline.open(
-            settings, clock, {reader.platform: platform}, database=database
+            settings, clock, {reader.platform: platform}, database=database, durable_sends=False
         ) as app:
             if options.database is None:
                 # A scratch database: losing it in a crash loses nothing.

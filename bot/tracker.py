@@ -6,11 +6,17 @@ units of work over a `Repo`: the caller runs each inside one transaction on the
 database thread (`Store.write`), so every change is stored together with the fact
 that caused it and nothing tracked lives only in memory. Whatever needs the network
 (is this user staff?) is resolved by the caller beforehand and passed in.
+
+Platforms do not always deliver in order. A reply, an "@asker" answer, a reaction or a
+delete can come before the message it concerns; each is kept (stored messages, or
+bot/storage/early.py) and applied in time order when that message arrives, so the
+outcome is the one an in-order delivery would have given.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -44,7 +50,9 @@ from bot.core.model import (
 )
 from bot.detect import Detection, detect_question
 from bot.hours import Calendar
-from bot.storage.repos import NewQuestion, Repo
+from bot.storage import early
+from bot.storage.early import EarlyFact, FactKind
+from bot.storage.repos import Added, NewQuestion, Repo, StoredMessage
 from config.settings import ChannelConfig, Settings
 
 log = logging.getLogger(__name__)
@@ -135,29 +143,33 @@ class Tracker:
         if config is None:
             return []
         root = self._root_of(repo, message)
-        if not repo.add_message(message, root, author_is_staff):
+        added = repo.add_message(message, root, author_is_staff)
+        if added is Added.KNOWN:
             return []  # a redelivery: it was handled the first time
+        # Reactions and deletes that came before the message.
+        facts = early.take(repo, message.ref) if added is Added.AWAITED else []
         if root is not None:
             # Only a question still waiting for its first response is read; most replies
             # come after the first one. An unknown parent may still arrive: the stored
             # reply counts then.
             question = repo.unanswered_question(root)
-            if question is None:
-                return []
-            response = Response(
-                message.author.user,
-                author_is_staff,
-                message.posted_at,
-                "reply",
-                message.ref.message,
-            )
-            return self._first_response(repo, question, response)
+            events: list[QuestionEvent] = []
+            if question is not None:
+                response = Response(
+                    message.author.user,
+                    author_is_staff,
+                    message.posted_at,
+                    "reply",
+                    message.ref.message,
+                )
+                events = self._first_response(repo, question, response)
+            return self._catch_up(repo, message.ref, facts, events) if facts else events
         events, replying = self._mentions_answer(repo, message, config, author_is_staff)
         # A post addressed to someone who just asked is part of their conversation,
         # not a new request, even in an every-post channel.
         if not replying:
-            events += self._maybe_open(repo, message, config, message.posted_at)
-        return events
+            return events + self._maybe_open(repo, message, config, message.posted_at, facts)
+        return self._catch_up(repo, message.ref, facts, events) if facts else events
 
     def message_edited(
         self, repo: Repo, message: Message, edited_at: datetime, author_is_staff: bool
@@ -172,15 +184,25 @@ class Tracker:
             repo.change(question, text=message.text, score=verdict.score, reasons=verdict.reasons)
             return []
         root = self._root_of(repo, message)
-        repo.add_message(message, root, author_is_staff)
+        events: list[QuestionEvent] = []
+        later: list[EarlyFact] = []
+        if repo.add_message(message, root, author_is_staff) is Added.AWAITED:
+            # The edit is the first we hear of the message: what happened to it before
+            # the edit happened to a message that asked nothing yet.
+            facts = early.take(repo, message.ref)
+            events = self._catch_up(repo, message.ref, [f for f in facts if f.at < edited_at])
+            later = [f for f in facts if f.at >= edited_at]
         stored = repo.get_message(message.ref)
         if root is not None or (stored is not None and stored.deleted):
-            return []
-        return self._maybe_open(repo, message, config, edited_at)
+            return self._catch_up(repo, message.ref, later, events) if later else events
+        return events + self._maybe_open(repo, message, config, edited_at, later)
 
     def message_deleted(self, repo: Repo, ref: MessageRef, at: datetime) -> list[QuestionEvent]:
         """A deleted question is dismissed: nobody can answer it, so it is never a breach."""
-        repo.mark_message_deleted(ref)
+        if not repo.mark_message_deleted(ref):
+            # Deleted before we saw it: the post may still arrive (a retry, a backfill).
+            early.remember(repo, ref, EarlyFact("deleted", at))
+            return []
         question = repo.question_by_ref(ref)
         if question is None or question.state == QuestionState.DISMISSED:
             return []
@@ -204,23 +226,48 @@ class Tracker:
         if user.is_bot or not self.cares_about(emoji):
             return []
         question = repo.question_by_ref(ref)
-        on_question = question is not None
+        if question is not None:
+            return self._react(repo, question, True, user.user, user_is_staff, emoji, at, added)
+        resolving = emoji in self._resolve
+        kind: FactKind = "reacted" if added else "unreacted"
+        stored = repo.get_message(ref)
+        if stored is None:
+            # Before the message itself: kept until it arrives. A member's :eyes: counts
+            # for nothing, on any message.
+            if resolving or (added and user_is_staff):
+                early.remember(repo, ref, EarlyFact(kind, at, user.user, user_is_staff, emoji))
+            return []
+        # A resolve reaction on an answer in the thread resolves the question too.
+        if stored.root is None or not resolving:
+            return []
+        question = repo.question_by_ref(stored.root)
         if question is None:
-            # A resolve reaction on an answer in the thread resolves the question too.
-            stored = repo.get_message(ref)
-            if stored is None or stored.root is None:
-                return []
-            question = repo.question_by_ref(stored.root)
-            if question is None:
-                return []
+            if repo.get_message(stored.root) is None:  # the question may still arrive
+                fact = EarlyFact(kind, at, user.user, user_is_staff, emoji, on_reply=True)
+                early.remember(repo, stored.root, fact)
+            return []
+        return self._react(repo, question, False, user.user, user_is_staff, emoji, at, added)
+
+    def _react(
+        self,
+        repo: Repo,
+        question: Question,
+        on_question: bool,
+        user: str,
+        user_is_staff: bool,
+        emoji: str,
+        at: datetime,
+        added: bool,
+    ) -> list[QuestionEvent]:
+        """A reaction on `question` (`on_question`) or on a reply in its thread."""
         if emoji in self._resolve:
             if not added:
-                return self._unresolve(repo, question, user.user, at)
-            if user.user == question.asker or user_is_staff:
-                return self._resolve_by(repo, question, user.user, at)
+                return self._unresolve(repo, question, user, at)
+            if user == question.asker or user_is_staff:
+                return self._resolve_by(repo, question, user, at)
             return []
-        if added and on_question and user_is_staff and user.user != question.asker:
-            return self._first_response(repo, question, Response(user.user, True, at, "reaction"))
+        if added and on_question and user_is_staff and user != question.asker:
+            return self._first_response(repo, question, Response(user, True, at, "reaction"))
         return []
 
     # --- staff actions (commands) -----------------------------------------------
@@ -338,8 +385,14 @@ class Tracker:
         return None if root == message.ref else root
 
     def _maybe_open(
-        self, repo: Repo, message: Message, config: ChannelConfig, asked_at: datetime
+        self,
+        repo: Repo,
+        message: Message,
+        config: ChannelConfig,
+        asked_at: datetime,
+        facts: Sequence[EarlyFact] = (),
     ) -> list[QuestionEvent]:
+        """Open a question if `message` asks one; then apply `facts` (what came before it)."""
         # Every forum post is a request, whatever the channel's mode says.
         mode = "every-post" if message.is_thread_starter else config.mode
         if message.content_hidden and not message.text.strip() and mode == "every-post":
@@ -350,7 +403,7 @@ class Tracker:
                 message.text, mode=mode, threshold=self.settings.tracking.detection_threshold
             )
         if not verdict.is_question:
-            return []
+            return self._catch_up(repo, message.ref, facts) if facts else []
         calendar = self.calendars[config.calendar]
         question = repo.insert_question(
             NewQuestion(
@@ -369,17 +422,136 @@ class Tracker:
             )
         )
         if question is None:
-            return []
+            return self._catch_up(repo, message.ref, facts) if facts else []
         repo.log(question.id, asked_at, "opened", message.author.user, f"score {verdict.score:.2f}")
         events: list[QuestionEvent] = [QuestionOpened(question, asked_at)]
-        # Replies can arrive before their parent (retries, backfill); they count.
-        early = repo.first_reply(message.ref, asked_at, message.author.user)
-        if early is not None:
-            response = Response(
-                early.author, early.author_staff, early.posted_at, "reply", early.ref.message
-            )
+        # Replies and "@asker" answers can arrive before the question (retries, backfill);
+        # they count, in time order with the reactions and deletes that came early too.
+        window = config.mention_window or self.settings.tracking.mention_window
+        stored = early.stored_before(
+            repo,
+            question.ref,
+            question.watched_channel,
+            question.asker,
+            asked_at,
+            asked_at + max(window, CONVERSATION),
+        )
+        if stored.mentions:
+            events += self._in_conversation(repo, question, stored.mentions)
+        response = self._stored_response(repo, question, window, stored)
+        if facts:
+            return self._catch_up(repo, message.ref, facts, events, response)
+        if response is not None:
             events += self._first_response(repo, question, response)
         return events
+
+    def _in_conversation(
+        self, repo: Repo, question: Question, mentions: Sequence[StoredMessage]
+    ) -> list[QuestionEvent]:
+        """Dismiss the questions opened by posts addressed to the asker before this arrived.
+
+        In order, a post addressed to someone who asked here within `CONVERSATION` is
+        part of their conversation and never a question of its own (`message_posted`);
+        one that came first was taken for a new request. It is dismissed rather than
+        removed: it may have been nudged already, and its history says what happened.
+        """
+        events: list[QuestionEvent] = []
+        for mention in mentions:
+            opened = repo.question_by_ref(mention.ref)
+            # Only one opened by the post itself: an edit opens a question regardless.
+            if (
+                opened is None
+                or opened.state == QuestionState.DISMISSED
+                or opened.asked_at != mention.posted_at
+            ):
+                continue
+            dismissed = repo.change(opened, state=QuestionState.DISMISSED, due_at=None)
+            at = max(question.asked_at, mention.posted_at)
+            repo.log(opened.id, at, "dismissed", None, f"addressed to {question.asker}, who asked")
+            events.append(QuestionDismissed(dismissed, at))
+        return events
+
+    def _stored_response(
+        self, repo: Repo, question: Question, window: timedelta, stored: early.StoredBefore
+    ) -> Response | None:
+        """The earliest answer to a question that opens now which was stored before it."""
+        reply = stored.reply
+        found = (
+            None
+            if reply is None
+            else Response(
+                reply.author, reply.author_staff, reply.posted_at, "reply", reply.ref.message
+            )
+        )
+        # As `_mentions_answer` would have counted them, had they come after the question.
+        for mention in stored.mentions:
+            if mention.posted_at > question.asked_at + window or (
+                found is not None and mention.posted_at >= found.at
+            ):
+                break
+            if not self._helped_by(repo, mention.author, question, window, mention.posted_at):
+                return Response(
+                    mention.author,
+                    mention.author_staff,
+                    mention.posted_at,
+                    "mention",
+                    mention.ref.message,
+                )
+        return found
+
+    def _catch_up(
+        self,
+        repo: Repo,
+        ref: MessageRef,
+        facts: Sequence[EarlyFact],
+        events: Sequence[QuestionEvent] = (),
+        response: Response | None = None,
+    ) -> list[QuestionEvent]:
+        """Apply what happened to the message `ref` before it arrived, in time order.
+
+        `events` are what the message itself caused; `response` is an answer to its
+        question that was stored before it. A question deleted before we saw it is
+        stored as an in-order run would leave it (dismissed), but nobody hears of it.
+        """
+        timeline: list[Response | EarlyFact] = [] if response is None else [response]
+        timeline += facts
+        timeline.sort(key=lambda step: step.at)  # stable: an answer first among equals
+        out = list(events)
+        for step in timeline:
+            if isinstance(step, Response):
+                question = repo.unanswered_question(ref)
+                if question is not None:
+                    out += self._first_response(repo, question, step)
+            elif step.kind == "deleted":
+                out += self.message_deleted(repo, ref, step.at)
+            elif step.on_reply:
+                question = repo.question_by_ref(ref)
+                if question is not None:
+                    out += self._react(
+                        repo,
+                        question,
+                        False,
+                        step.actor,
+                        step.actor_staff,
+                        step.emoji,
+                        step.at,
+                        step.kind == "reacted",
+                    )
+            else:
+                user = UserRef(ref.platform, ref.space, step.actor)
+                out += self.reaction(
+                    repo,
+                    ref,
+                    user,
+                    step.actor_staff,
+                    step.emoji,
+                    step.at,
+                    added=step.kind == "reacted",
+                )
+        gone = {
+            e.question.id for e in out if isinstance(e, QuestionDismissed) and e.question.ref == ref
+        }
+        return [e for e in out if e.question.id not in gone] if gone else out
 
     def _mentions_answer(
         self, repo: Repo, message: Message, config: ChannelConfig, author_is_staff: bool

@@ -20,7 +20,6 @@ from bot.core.events import (
     MessageDeleted,
     ReactionAdded,
     ShortcutInvoked,
-    SweepFinished,
 )
 from bot.core.model import (
     ChannelRef,
@@ -44,6 +43,8 @@ log = logging.getLogger(__name__)
 EXCERPT = 300
 # A refused escalation post is tried again on the sweeps after this long.
 REPOST_AFTER = timedelta(minutes=1)
+REPOST_JOB = "escalation-repost"
+REPOST_EVERY = timedelta(seconds=30)
 ACK, RESOLVE = "escalation.ack", "escalation.resolve"
 # Slack <@U1>, <!here>, <!subteam^S1|@team>; Discord <@1>, <@&2>; plain @everyone/@here.
 _SLACK_MENTION = re.compile(r"<([@#!])([^>|]+)(?:\|([^>]*))?>")
@@ -416,12 +417,13 @@ def setup(router: Router[Context]) -> None:
         except PermissionDenied as exc:
             return Reply(f"Sorry, you can't do that: {exc}")
 
-    @router.on(SweepFinished)
-    async def repost(event: SweepFinished, ctx: Context) -> Reply | None:
-        await repost_refused(ctx, event.at)
-        return None
+    # Its own job, not a sweep handler: replaying a month would otherwise ask the
+    # database once per sweep for escalations that were never refused.
+    @router.job(REPOST_JOB, REPOST_EVERY)
+    async def repost(ctx: Context) -> None:
+        await repost_refused(ctx, ctx.now())
 
-    @router.wake
+    @router.wake(REPOST_JOB)
     def next_repost(repo: Repo, ctx: Context) -> datetime | None:
         oldest = repo.unposted_escalations(datetime.max.replace(tzinfo=UTC), 1)
         return oldest[0].opened_at + REPOST_AFTER if oldest else None

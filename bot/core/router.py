@@ -33,8 +33,8 @@ NextAt = Callable[[Ctx, datetime], datetime | None]
 # Synchronous, on the database thread, inside the sweep's transaction: (repo, ctx, at,
 # decided events). How a handler records what it will send about a sweep's decisions.
 SweepPlan = Callable[[Any, Ctx, datetime, Sequence[Any]], None]
-# (repo, ctx) -> the earliest moment a handler has work for the sweep job besides due
-# questions (a post to try again); the virtual clock wakes the sweep job then.
+# (repo, ctx) -> the earliest moment a job has work waiting (a post to try again); the
+# virtual-clock driver runs that job then, as the live scheduler would on its next tick.
 WakeAt = Callable[[Any, Ctx], datetime | None]
 
 
@@ -79,7 +79,7 @@ class Router(Generic[Ctx]):
         self.commands: dict[str, Command[Ctx]] = {}
         self.jobs: dict[str, Job[Ctx]] = {}
         self.sweep_plans: list[SweepPlan[Ctx]] = []
-        self.wakes: list[WakeAt[Ctx]] = []
+        self.wakes: list[tuple[str, WakeAt[Ctx]]] = []
         # Outbox hooks by kind of send (`bot.outbox.SendHooks`).
         self.send_hooks: dict[str, Any] = {}
         # Counts and times every dispatched event when set (`Frontline.open` sets it).
@@ -90,10 +90,14 @@ class Router(Generic[Ctx]):
         self.sweep_plans.append(fn)
         return fn
 
-    def wake(self, fn: WakeAt[Ctx]) -> WakeAt[Ctx]:
-        """Register a reader of when the sweep job next has work besides due questions."""
-        self.wakes.append(fn)
-        return fn
+    def wake(self, job_id: str) -> Callable[[WakeAt[Ctx]], WakeAt[Ctx]]:
+        """Register a reader of when job `job_id` next has work waiting."""
+
+        def register(fn: WakeAt[Ctx]) -> WakeAt[Ctx]:
+            self.wakes.append((job_id, fn))
+            return fn
+
+        return register
 
     def on_sent(self, kind: str, hooks: Any) -> None:
         """Register the outbox hooks (`SendHooks`) of one kind of send."""

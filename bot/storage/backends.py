@@ -29,6 +29,7 @@ import asyncpg
 from bot.storage.db import connect
 from bot.storage.migrate import current_version, migrate, migrate_postgres, postgres_version
 from bot.storage.postgres import POOL_SIZE, PgDb, create_pool
+from bot.storage.postgres import connect as connect_postgres
 from bot.storage.url import Dialect, dialect
 
 log = logging.getLogger(__name__)
@@ -85,10 +86,11 @@ class Backend(Protocol):
     applied: list[int]  # migrations applied when it was opened
     version: int  # schema version after that
 
-    async def run(self, unit: Callable[[Db], T], *, retry: bool = False) -> T:
+    async def run(self, unit: Callable[[Db], T], *, write: bool = False) -> T:
         """Run `unit` with a connection of its own on a database thread.
 
-        With `retry`, a unit aborted by a conflict with a concurrent one runs again.
+        A `write` aborted by a conflict with a concurrent unit runs again, and one whose
+        caller is cancelled still runs to its end. A cancelled read is abandoned.
         """
         ...
 
@@ -109,7 +111,7 @@ class SqliteBackend:
         self.applied = applied
         self.version = version
 
-    async def run(self, unit: Callable[[Db], T], *, retry: bool = False) -> T:
+    async def run(self, unit: Callable[[Db], T], *, write: bool = False) -> T:
         """Run `unit` on aiosqlite's thread; units never overlap, so nothing to retry."""
         # aiosqlite has no public "run this on your thread"; _execute is what each of
         # its public methods uses (unchanged since 0.11, version pinned in pyproject).
@@ -137,31 +139,36 @@ class PostgresBackend:
         # thread, so a thread never waits for the pool.
         self._threads = ThreadPoolExecutor(POOL_SIZE, thread_name_prefix="frontline-pg")
 
-    async def run(self, unit: Callable[[Db], T], *, retry: bool = False) -> T:
+    async def run(self, unit: Callable[[Db], T], *, write: bool = False) -> T:
         """Run `unit` on a worker thread over one pooled connection."""
         loop = asyncio.get_running_loop()
         async with self.pool.acquire() as conn:
             db = PgDb(conn, loop)
-            attempts = ATTEMPTS if retry else 1
+            attempts = ATTEMPTS if write else 1
 
             def on_thread() -> T:
-                for attempt in range(1, attempts + 1):
+                attempt = 1
+                while True:
                     try:
                         return unit(db)
                     except _RETRYABLE as exc:
-                        if attempt == attempts:
+                        if attempt >= attempts:
                             raise
                         log.debug("unit conflicted (%s); attempt %d", exc, attempt + 1)
                         # Spread out the retries of units that keep colliding.
                         time.sleep(random.uniform(0, 0.005 * 2**attempt))
-                raise AssertionError("unreachable")
+                        attempt += 1
 
             work = loop.run_in_executor(self._threads, on_thread)
             try:
                 return await asyncio.shield(work)
             except asyncio.CancelledError:
-                # The unit goes on to its COMMIT or ROLLBACK on its thread (as on
-                # SQLite); its connection goes back to the pool only after that.
+                if not write:
+                    # Nothing to keep: closing the connection fails the statement the
+                    # read waits for, so a timed-out health check answers at once.
+                    conn.terminate()
+                # A write goes on to its COMMIT or ROLLBACK (as on SQLite); either
+                # way the connection goes back to the pool only once its thread is done.
                 await asyncio.wait([work])
                 raise
 
@@ -174,15 +181,13 @@ class PostgresBackend:
 async def open_backend(database: str) -> Backend:
     """Connect to `database` (a path, sqlite:///path or postgresql://...) and migrate it."""
     if dialect(database) == "postgresql":
-        pool = await create_pool(database)
+        migrating = await connect_postgres(database)
         try:
-            async with pool.acquire() as conn:
-                applied = await migrate_postgres(conn)
-                version = await postgres_version(conn)
-        except BaseException:
-            await pool.close()
-            raise
-        return PostgresBackend(pool, applied, version)
+            applied = await migrate_postgres(migrating)
+            version = await postgres_version(migrating)
+        finally:
+            await migrating.close()
+        return PostgresBackend(await create_pool(database), applied, version)
     conn = await connect(database)
     try:
         applied = await migrate(conn)

@@ -65,6 +65,12 @@ def postgres_form(sql: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _has_statements(sql: str) -> bool:
+    """Whether `sql` holds more than comments, blank lines and semicolons."""
+    code = "".join(line.partition("--")[0] for line in sql.splitlines())
+    return bool(code.replace(";", "").strip())
+
+
 @dataclass(frozen=True, slots=True)
 class Migration:
     """One migration file."""
@@ -195,7 +201,9 @@ async def migrate_postgres(conn: asyncpg.Connection, folder: Path | None = None)
                 await conn.execute(_LOCK)
                 if await postgres_version(conn) >= migration.version:
                     continue
-                await conn.execute(migration.sql_for("postgresql"))
+                sql = migration.sql_for("postgresql")
+                if _has_statements(sql):  # asyncpg fails on a script of comments only
+                    await conn.execute(sql)
                 await conn.execute(
                     "INSERT INTO schema_version (version, name, applied_at) "
                     "VALUES ($1, $2, extract(epoch FROM clock_timestamp()))",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import re
-from collections.abc import Coroutine, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
@@ -24,6 +24,7 @@ T = TypeVar("T")
 # A replica needs few connections: units are short, and the rest waits in the pool.
 POOL_SIZE = 8
 CONNECT_TIMEOUT = 10.0
+COMMAND_TIMEOUT = 60.0
 
 _RETURNS_ROWS = re.compile(r"^\s*(SELECT|WITH|VALUES|SHOW)\b|\bRETURNING\b", re.IGNORECASE)
 
@@ -102,16 +103,11 @@ class PgDb:
         self._wait(self._conn.executemany(text, list(parameters)))
 
 
-async def create_pool(url: str, *, size: int = POOL_SIZE) -> asyncpg.Pool:
-    """A connection pool to the database `url` names; a clear error if it cannot be had.
-
-    The error names host, port and database, never the password.
-    """
+async def _reach(url: str, connecting: Callable[[], Awaitable[T]]) -> T:
+    """`connecting()`, with its failures told as host, port and database, never the password."""
     target = postgres_target(url)
     try:
-        pool: asyncpg.Pool = await asyncpg.create_pool(
-            url, min_size=1, max_size=size, timeout=CONNECT_TIMEOUT
-        )
+        return await connecting()
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         reason = target.redact(str(exc) or type(exc).__name__)
         # Raised from None: the chained error would repeat the reason, and nothing of
@@ -119,4 +115,33 @@ async def create_pool(url: str, *, size: int = POOL_SIZE) -> asyncpg.Pool:
         raise DatabaseUnavailable(f"cannot connect to {target}: {reason}") from None
     except ValueError as exc:  # asyncpg's own reading of the URL and its parameters
         raise BadDatabaseURL(f"{target}: {target.redact(str(exc))}") from None
+
+
+async def create_pool(url: str, *, size: int = POOL_SIZE) -> asyncpg.Pool:
+    """A connection pool to the database `url` names; a clear error if it cannot be had.
+
+    Every statement on it gives up after COMMAND_TIMEOUT: a server that stopped
+    answering fails the unit instead of holding it forever.
+    """
+
+    async def connecting() -> asyncpg.Pool:
+        return await asyncpg.create_pool(
+            url,
+            min_size=1,
+            max_size=size,
+            timeout=CONNECT_TIMEOUT,
+            command_timeout=COMMAND_TIMEOUT,
+        )
+
+    pool: asyncpg.Pool = await _reach(url, connecting)
     return pool
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    """One connection without a statement timeout (migrations may rewrite big tables)."""
+
+    async def connecting() -> asyncpg.Connection:
+        return await asyncpg.connect(url, timeout=CONNECT_TIMEOUT)
+
+    conn: asyncpg.Connection = await _reach(url, connecting)
+    return conn

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from bot.core.model import (
@@ -57,6 +58,15 @@ class StoredMessage:
     posted_at: datetime
     root: MessageRef | None
     deleted: bool
+
+
+class Added(Enum):
+    """What `Repo.add_message` did with a message."""
+
+    KNOWN = "known"  # stored before: a redelivery, nothing changed
+    NEW = "new"
+    # New, and reactions or deletes about it came before it (bot/storage/early.py).
+    AWAITED = "awaited"
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +340,17 @@ def _row_to_escalation(row: Row) -> Escalation:
 _ROWID_OF = (
     "SELECT rowid FROM messages WHERE platform = ? AND space = ? AND channel = ? AND message_id = ?"
 )
+_ADD_MESSAGE = (
+    "INSERT INTO messages (platform, space, channel, message_id, watched_channel, author, "
+    "author_staff, posted_at, root_channel, root_id, mentions) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+# Reactions or deletes of a message kept until it arrives (bot/storage/early.py).
+_AWAITED = (
+    "SELECT 1 FROM early_events WHERE platform = ? AND space = ? AND channel = ? "
+    "AND message_id = ? LIMIT 1"
+)
+_ADD_MESSAGE_RETURNING_AWAITED = f"{_ADD_MESSAGE} RETURNING EXISTS ({_AWAITED})"
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -372,27 +393,32 @@ class Repo:
 
     # --- messages -------------------------------------------------------------
 
-    def add_message(self, message: Message, root: MessageRef | None, author_staff: bool) -> bool:
-        """Remember a message; False when it was already known (nothing changes then)."""
+    def add_message(self, message: Message, root: MessageRef | None, author_staff: bool) -> Added:
+        """Remember a message; KNOWN when it was already known (nothing changes then)."""
         ref = message.ref
-        cursor = self.conn.execute(
-            "INSERT INTO messages (platform, space, channel, message_id, "
-            "watched_channel, author, author_staff, posted_at, root_channel, root_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (
-                ref.platform,
-                ref.space,
-                ref.channel,
-                ref.message,
-                message.config_channel,
-                message.author.user,
-                int(author_staff),
-                message.posted_at.timestamp(),
-                root.channel if root else None,
-                root.message if root else None,
-            ),
+        key = (ref.platform, ref.space, ref.channel, ref.message)
+        values = (
+            *key,
+            message.config_channel,
+            message.author.user,
+            int(author_staff),
+            message.posted_at.timestamp(),
+            root.channel if root else None,
+            root.message if root else None,
+            # One id per line, read by bot/storage/early.py; NULL keeps most rows
+            # out of the index of mentioning messages.
+            "\n".join(message.mentions) if message.mentions else None,
         )
-        return cursor.rowcount == 1
+        if self.postgres:
+            # Whether facts came early is asked in the same statement: one round trip.
+            row = self._one(_ADD_MESSAGE_RETURNING_AWAITED, (*values, *key))
+            if row is None:
+                return Added.KNOWN
+            return Added.AWAITED if row[0] else Added.NEW
+        # SQLite has no round trips, and a second statement costs it less than RETURNING.
+        if self.conn.execute(_ADD_MESSAGE, values).rowcount != 1:
+            return Added.KNOWN
+        return Added.AWAITED if self._one(_AWAITED, key) else Added.NEW
 
     def get_message(self, ref: MessageRef) -> StoredMessage | None:
         """A message we saw, or None."""
@@ -418,43 +444,17 @@ class Repo:
             bool(row["deleted"]),
         )
 
-    def mark_message_deleted(self, ref: MessageRef) -> None:
-        """Flag a message as deleted (kept, so a redelivered post cannot revive it)."""
-        self._all(
+    def mark_message_deleted(self, ref: MessageRef) -> bool:
+        """Flag a message as deleted (kept, so a redelivered post cannot revive it).
+
+        False when the message is not stored (yet).
+        """
+        cursor = self.conn.execute(
             "UPDATE messages SET deleted = 1 WHERE platform = ? AND space = ? AND channel = ? "
             "AND message_id = ?",
             (ref.platform, ref.space, ref.channel, ref.message),
         )
-
-    def first_reply(
-        self, root: MessageRef, since: datetime, exclude_author: str
-    ) -> StoredMessage | None:
-        """The earliest surviving reply under `root` by someone other than `exclude_author`."""
-        row = self._one(
-            "SELECT * FROM messages WHERE platform = ? AND space = ? AND root_channel = ? "
-            "AND root_id = ? AND author <> ? AND posted_at >= ? AND deleted = 0 "
-            "ORDER BY posted_at LIMIT 1",
-            (
-                root.platform,
-                root.space,
-                root.channel,
-                root.message,
-                exclude_author,
-                since.timestamp(),
-            ),
-        )
-        if row is None:
-            return None
-        ref = MessageRef(root.platform, root.space, row["channel"], row["message_id"])
-        return StoredMessage(
-            ref,
-            row["watched_channel"],
-            row["author"],
-            bool(row["author_staff"]),
-            _must(row["posted_at"]),
-            root,
-            False,
-        )
+        return cursor.rowcount == 1
 
     def first_post_between(
         self,
@@ -1020,7 +1020,7 @@ class Store:
             return result
 
         # On PostgreSQL a unit that conflicted with a concurrent one runs again.
-        return await self.backend.run(unit, retry=True)
+        return await self.backend.run(unit, write=True)
 
     async def record(
         self, fn: Callable[Concatenate[Repo, P], object], *args: P.args, **kwargs: P.kwargs

@@ -578,3 +578,19 @@ async def test_direct_message_and_reaction_reach_discord(world: DiscordWorld) ->
     assert "✅" in reaction.path
     with pytest.raises(PlatformError, match="no emoji called"):
         await platform.react(world.ref(asked), "party_parrot")
+
+
+async def test_an_earlier_send_is_found_by_what_it_shows(world: DiscordWorld) -> None:
+    """The outbox's "did this arrive?": the bot's own post with the same embed is found."""
+    fake, platform = world.fake, world.adapter.platform
+    staff = ChannelRef("discord", str(fake.g.id), str(fake.g.staff))
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    post = Post("1 question has passed the target", "1 question has passed the target", key="k1")
+    sent = await platform.post(staff, post)
+    assert await platform.find_sent(staff, post, since) == sent
+    other = Post("2 questions have passed the target", "2 questions have passed the target")
+    assert await platform.find_sent(staff, other, since) is None
+    notice = Post("Thanks, noted.")
+    assert await platform.find_sent(staff, notice, since) is None
+    said = await platform.post(staff, notice)
+    assert await platform.find_sent(staff, notice, since) == said

@@ -490,3 +490,144 @@ async def test_acknowledgement_can_be_switched_off(database) -> None:  # type: i
         await world.post("help", "sven", "settings > keys > rotate")
         await world.post("help", "maria", "@sven that worked", mentions=("sven",))
         assert (await world.question(q)).first_response_at is None
+
+
+# --- events that arrive before their message ---------------------------------------
+
+QUESTION_ID = "q-early"
+
+
+def early_ref(channel: str = "help") -> MessageRef:
+    """The question the tests below deliver late."""
+    return MessageRef("local", "T1", channel, QUESTION_ID)
+
+
+async def test_staff_ack_before_the_question_counts_at_the_reactions_time(world: World) -> None:
+    """Staff :eyes: delivered before the question is its first response, as staff, at 4m."""
+    asked_at = world.clock.now()
+    world.clock.set(asked_at + timedelta(minutes=2))
+    await world.react(early_ref(), "sven", "eyes")  # a member's :eyes: counts for nothing
+    world.clock.set(asked_at + timedelta(minutes=4))
+    await world.react(early_ref(), "ana", "eyes")
+    await world.react(early_ref(), "ana", "eyes")  # redelivered
+    await world.post("help", "maria", QUESTION, message_id=QUESTION_ID, at=asked_at)
+    question = await world.question(early_ref())
+    assert (question.first_responder, question.response_kind) == ("ana", "reaction")
+    assert question.responder_role == ResponderRole.STAFF
+    assert question.ttfr_seconds == 4 * 60
+    history = await world.store.history(question.id)
+    assert [kind for _, kind, _, _ in history] == ["opened", "answered"]
+
+
+async def test_askers_resolve_before_the_question_resolves_it_in_time_order(world: World) -> None:
+    """A reply at 3m and the asker's ✅ at 10m, both before the question: answered, resolved."""
+    asked_at = world.clock.now()
+    world.clock.set(asked_at + timedelta(minutes=10))
+    await world.react(early_ref(), "maria", "white_check_mark")
+    await world.reply(early_ref(), "sven", at=asked_at + timedelta(minutes=3))
+    await world.post("help", "maria", QUESTION, message_id=QUESTION_ID, at=asked_at)
+    question = await world.question(early_ref())
+    assert question.state == QuestionState.RESOLVED
+    assert (question.resolved_by, question.resolved_at) == ("maria", world.clock.now())
+    assert (question.first_responder, question.ttfr_seconds) == ("sven", 3 * 60)
+    await world.advance(hours=3)
+    assert world.nudges() == []
+
+
+async def test_resolve_taken_back_before_the_question_leaves_it_open(world: World) -> None:
+    """✅ given and taken back before the question arrives: it waits, as it would in order."""
+    asked_at = world.clock.now()
+    world.clock.set(asked_at + timedelta(minutes=1))
+    await world.react(early_ref(), "maria", "white_check_mark")
+    world.clock.set(asked_at + timedelta(minutes=2))
+    await world.react(early_ref(), "maria", "white_check_mark", remove=True)
+    await world.post("help", "maria", QUESTION, message_id=QUESTION_ID, at=asked_at)
+    assert (await world.question(early_ref())).state == QuestionState.OPEN
+
+
+async def test_askers_tick_on_an_answer_before_both_arrive_resolves(world: World) -> None:
+    """The asker's ✅ on a thread answer, delivered before the answer and the question."""
+    asked_at = world.clock.now()
+    answer = MessageRef("local", "T1", "help", "a-early")
+    world.clock.set(asked_at + timedelta(minutes=8))
+    await world.react(answer, "maria", "white_check_mark")
+    await world.reply(early_ref(), "sven", message_id="a-early", at=asked_at + timedelta(minutes=5))
+    await world.post("help", "maria", QUESTION, message_id=QUESTION_ID, at=asked_at)
+    question = await world.question(early_ref())
+    assert (question.state, question.resolved_by) == (QuestionState.RESOLVED, "maria")
+    assert question.first_responder == "sven"
+
+
+async def test_question_deleted_before_it_arrived_is_dismissed_and_never_nudged(
+    world: World,
+) -> None:
+    """A delete before the post: dismissed (as in order), a later reply answers nothing."""
+    asked_at = world.clock.now()
+    world.clock.set(asked_at + timedelta(minutes=3))
+    await world.delete(early_ref())
+    world.clock.set(asked_at + timedelta(minutes=5))
+    await world.reply(early_ref(), "sven")
+    await world.post("help", "maria", QUESTION, message_id=QUESTION_ID, at=asked_at)
+    await world.advance(hours=3)
+    question = await world.question(early_ref())
+    assert question.state == QuestionState.DISMISSED
+    assert question.first_response_at is None and not question.breached
+    assert world.nudges() == []
+    assert world.platform.sent() == []  # nothing posted anywhere
+
+
+async def test_mention_answer_before_the_question_counts_at_the_mentions_time(
+    world: World,
+) -> None:
+    """An "@maria ..." at 5m, delivered before the question, answers it; one at 40m not."""
+    asked_at = world.clock.now()
+    world.clock.set(asked_at + timedelta(minutes=5))
+    await world.post("help", "chidi", "@maria Settings > Keys > Rotate", mentions=("maria",))
+    await world.post("help", "maria", QUESTION, message_id=QUESTION_ID, at=asked_at)
+    question = await world.question(early_ref())
+    assert (question.first_responder, question.response_kind) == ("chidi", "mention")
+    assert question.ttfr_seconds == 5 * 60
+
+    late_at = asked_at + timedelta(hours=2)
+    world.clock.set(late_at + timedelta(minutes=40))
+    await world.post("help", "chidi", "@tomasz welcome aboard", mentions=("tomasz",))
+    late = await world.post("help", "tomasz", QUESTION, message_id="q-late", at=late_at)
+    assert (await world.question(late)).first_response_at is None
+
+
+async def test_mention_before_the_question_is_no_request_of_its_own(world: World) -> None:
+    """In an every-post channel, "@maria ..." that came first is dismissed once she asks."""
+    asked_at = world.clock.now()
+    world.clock.set(asked_at + timedelta(minutes=2))
+    reply = await world.post("support", "sven", "@maria restart the agent", mentions=("maria",))
+    assert (await world.question(reply)).state == QuestionState.OPEN  # taken for a request
+    mine = await world.post(
+        "support", "maria", "Billing page shows the wrong plan", message_id="s1", at=asked_at
+    )
+    assert (await world.question(mine)).first_responder == "sven"
+    assert (await world.question(reply)).state == QuestionState.DISMISSED
+    await world.advance(hours=3)
+    assert world.nudges() == []
+
+
+async def test_early_fact_older_than_a_week_is_forgotten(world: World) -> None:
+    """Early facts are kept a week: a message arriving later finds nothing of them."""
+    asked_at = world.clock.now()
+    world.clock.set(asked_at + timedelta(minutes=2))
+    await world.react(early_ref(), "ana", "eyes")
+    world.clock.set(asked_at + timedelta(days=7, minutes=3))
+    await world.delete(MessageRef("local", "T1", "help", "never-seen"))
+    await world.post("help", "maria", QUESTION, message_id=QUESTION_ID, at=asked_at)
+    assert (await world.question(early_ref())).first_response_at is None
+
+
+async def test_early_facts_are_applied_once(world: World) -> None:
+    """A question redelivered after its early ✅ was taken back stays open."""
+    asked_at = world.clock.now()
+    world.clock.set(asked_at + timedelta(minutes=1))
+    await world.react(early_ref(), "maria", "white_check_mark")
+    await world.post("help", "maria", QUESTION, message_id=QUESTION_ID, at=asked_at)
+    assert (await world.question(early_ref())).state == QuestionState.RESOLVED
+    await world.react(early_ref(), "maria", "white_check_mark", remove=True)
+    await world.post("help", "maria", QUESTION, message_id=QUESTION_ID, at=asked_at)
+    assert (await world.question(early_ref())).state == QuestionState.OPEN

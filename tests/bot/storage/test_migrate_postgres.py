@@ -183,6 +183,15 @@ async def test_failure_in_a_later_file_keeps_earlier_ones(
     assert {"good"} <= set(await tables(pg)) and "bad" not in await tables(pg)
 
 
+async def test_a_migration_of_comments_only_is_applied(
+    pg: asyncpg.Connection, folder: Path
+) -> None:
+    """A file that (so far) holds only its reason header still counts as a version."""
+    (folder / "0002__notes.sql").write_text("-- Reason: nothing to change yet.\n;\n")
+    assert await migrate_postgres(pg, folder) == [1, 2]
+    assert await postgres_version(pg) == 2
+
+
 async def test_newer_database_is_refused(pg: asyncpg.Connection) -> None:
     """A database at a version this release does not know is refused and left alone."""
     await pg.execute(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -214,3 +215,16 @@ async def test_history_keeps_the_order_it_was_written_in(replicas: tuple[Store, 
 
     question_id = await first.write(log_all)
     assert [kind for _, kind, _, _ in await first.history(question_id)] == kinds
+
+
+@postgres_only
+async def test_a_read_that_times_out_is_abandoned_and_the_store_goes_on(
+    replicas: tuple[Store, Store],
+) -> None:
+    """A read the server does not answer in time (a health check) gives up, not waits."""
+    first, _ = replicas
+    began = time.monotonic()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(first.read(lambda repo: repo._one("SELECT pg_sleep(30)")), 0.2)
+    assert time.monotonic() - began < 10  # not the 30 s the statement would take
+    assert await first.count_waiting() == 0
