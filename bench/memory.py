@@ -8,9 +8,14 @@ that reports its own peak resident set size (`ru_maxrss`):
 - baseline: an idle interpreter with the same imports as the measured process;
 - the bot: the same imports, the store opened (migrations checked), one sweep job
   (breaching and nudging the 20 due questions) and the daily summary of the last day;
-- the same, plus the weekly summary with its 14-day chart (more questions in memory);
+- the same, plus the weekly summary with its 14-day chart (two weeks of questions);
+- the store opened and `/frontline chart 90d` answered: the longest chart a member can
+  ask for, over 900,000 of the questions;
 - for scale, an idle interpreter that also imports the Slack and Discord SDKs, as
   `frontline run` does.
+
+The summaries and the chart count in SQL and read only narrow columns a page at a time
+(`bot.storage.aggregates`), so their peak follows the page size, not the period.
 
 Goal: under 200 MB with 1,000,000 tracked questions.
 
@@ -37,6 +42,8 @@ from sweep import INSERT, SPACE, answered_rows, arm, bulk_insert, create_schema
 from bot.adapters.local import LocalPlatform
 from bot.app import Frontline
 from bot.core.clock import VirtualClock
+from bot.core.events import CommandInvoked
+from bot.core.model import ChannelRef, UserRef
 from handlers.summary import build_summary
 
 NOW = DAY + timedelta(days=1, hours=9)
@@ -63,10 +70,24 @@ async def work(db: str, weekly: bool) -> None:
             await build_summary(app.ctx, summary, "weekly", end - timedelta(days=7), end)
 
 
+async def chart(db: str) -> None:
+    """A staff member asks for the longest chart: `/frontline chart 90d`."""
+    clock = VirtualClock(NOW)
+    platform = LocalPlatform(clock, staff=frozenset({"ana"}), space=SPACE)
+    async with Frontline.open(settings(), clock, {"local": platform}, database=db) as app:
+        ana = UserRef("local", SPACE, "ana", "Ana")
+        event = CommandInvoked(None, "chart 90d", ana, ChannelRef("local", SPACE, "help"), NOW)
+        [reply] = await app.handle(event)
+        if reply.post is None or not reply.post.image:
+            raise RuntimeError(f"the chart command answered without a chart: {reply.text}")
+
+
 def child(mode: str, db: str) -> None:
     if mode == "sdks":
         import discord  # noqa: F401
         import slack_bolt  # noqa: F401
+    elif mode == "chart":
+        asyncio.run(chart(db))
     elif mode != "idle":
         asyncio.run(work(db, weekly=mode == "weekly"))
     print(f"{peak_mb():.1f}")
@@ -88,7 +109,7 @@ def measure(mode: str, db: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--questions", type=int, default=1_000_000)
-    parser.add_argument("--child", choices=("idle", "daily", "weekly", "sdks"))
+    parser.add_argument("--child", choices=("idle", "daily", "weekly", "chart", "sdks"))
     parser.add_argument("--db", default="")
     args = parser.parse_args()
     if args.child:
@@ -104,6 +125,7 @@ def main() -> None:
             ("baseline: idle interpreter, same imports", idle),
             ("sweep (20 due) + daily summary", measure("daily", db)),
             ("sweep + daily + weekly summary with chart", measure("weekly", db)),
+            ("/frontline chart 90d", measure("chart", db)),
             ("for scale: idle, plus slack_bolt and discord.py", measure("sdks", db)),
         ]
     print(f"{args.questions:,} tracked questions; database file {size:.0f} MB")

@@ -4,7 +4,8 @@ The real migrations create the schema; 100,000 questions (most answered, some st
 waiting) and 1,000,000 messages (thread replies and chatter) spread over 100 days are
 inserted with executemany. Timed on the real store through the app:
 
-- `bot.metrics.figures` for one day (the day's questions, read and reduced);
+- `bot.metrics.figures` for one day (counted by the database; only the response
+  times come back, a page at a time);
 - the daily summary post (`handlers.summary.build_summary`): that day and the day
   before, escalations, recurring topics, the oldest waiting questions and their count;
 - the weekly one for scale (seven days, and a PNG chart of the last fourteen).

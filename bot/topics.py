@@ -44,11 +44,18 @@ def key_phrases(texts: Iterable[str], top: int = 5, min_count: int = 2) -> list[
     for text in texts:
         words = _words(text[:2000])
         content = [w for w in words if w not in STOPWORDS]
-        unigrams.update(set(content))
-        pairs = {
-            f"{a} {b}" for a, b in pairwise(words) if a not in STOPWORDS and b not in STOPWORDS
-        }
-        bigrams.update(pairs)
+        # dict.fromkeys, not set: once per text, in first-seen order, so phrases tied on
+        # count come out the same on every run (a set's order follows PYTHONHASHSEED).
+        unigrams.update(list(dict.fromkeys(content)))
+        bigrams.update(
+            list(
+                dict.fromkeys(
+                    f"{a} {b}"
+                    for a, b in pairwise(words)
+                    if a not in STOPWORDS and b not in STOPWORDS
+                )
+            )
+        )
     chosen: list[tuple[str, int]] = []
     covered: set[str] = set()
     for phrase, count in bigrams.most_common():

@@ -35,6 +35,7 @@ from bot.core.model import (
 )
 from bot.core.platform import PlatformError
 from bot.core.router import PermissionDenied, Router, UsageError
+from bot.outbox import Send, SendHooks
 from bot.storage.repos import Repo
 from config.settings import DestinationConfig, format_duration
 
@@ -44,6 +45,8 @@ EXCERPT = 300
 # A refused escalation post is tried again on the sweeps after this long.
 REPOST_AFTER = timedelta(minutes=1)
 REPOST_JOB = "escalation-repost"
+# Outbox key prefix of a repost; `Repo.unposted_escalations` skips those recorded.
+REPOST_KEY = "escalation:"
 REPOST_EVERY = timedelta(seconds=30)
 ACK, RESOLVE = "escalation.ack", "escalation.resolve"
 # Slack <@U1>, <!here>, <!subteam^S1|@team>; Discord <@1>, <@&2>; plain @everyone/@here.
@@ -161,15 +164,25 @@ async def _post(ctx: Context, escalation: Escalation, destination: DestinationCo
 
 
 async def repost_refused(ctx: Context, now: datetime) -> None:
-    """Post again the escalations a destination refused (a minute or more ago)."""
+    """Post again, through the outbox, the escalations a destination refused.
+
+    The outbox row (one per escalation, by key) is the claim: of several replicas whose
+    repost jobs overlap only one records it, and the outbox retries it with backoff and
+    checks, after a timeout or a crash, whether it arrived before posting it again.
+    """
     for escalation in await ctx.store.read(Repo.unposted_escalations, now - REPOST_AFTER):
         destination = ctx.settings.destination(escalation.destination)
         if destination is None:
             continue
-        try:
-            await _post(ctx, escalation, destination)
-        except (PlatformError, LookupError):
-            continue  # logged by _post; the next sweep tries again
+        post = await render(ctx, escalation, destination)
+        key = f"{REPOST_KEY}{escalation.id}"
+        send = Send("escalation", key, escalation.target, post, {"escalation": escalation.id})
+        await ctx.store.write(lambda repo, send=send: ctx.outbox.add(repo, send, now))
+    await ctx.outbox.deliver(ctx, claim=False)
+
+
+def _reposted(repo: Repo, send: Send, at: datetime, ref: MessageRef) -> None:
+    repo.update_escalation(int(send.meta["escalation"]), dest_message=ref.message)
 
 
 def _already(existing: Escalation) -> str:
@@ -416,6 +429,8 @@ def setup(router: Router[Context]) -> None:
             return await act(ctx, event)
         except PermissionDenied as exc:
             return Reply(f"Sorry, you can't do that: {exc}")
+
+    router.on_sent("escalation", SendHooks(after=_reposted))
 
     # Its own job, not a sweep handler: replaying a month would otherwise ask the
     # database once per sweep for escalations that were never refused.

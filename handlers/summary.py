@@ -9,6 +9,9 @@ missed while the bot was down is sent when it comes back.
 from __future__ import annotations
 
 import logging
+from array import array
+from bisect import bisect_right
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,8 +20,9 @@ from bot.context import Context
 from bot.core.events import CommandInvoked
 from bot.core.model import ChannelRef, Post, Reply
 from bot.core.router import Router, UsageError
-from bot.metrics import compute, escalation_figures, figures, percentile
+from bot.metrics import escalation_figures, figures, percentile
 from bot.outbox import Send
+from bot.storage import aggregates
 from bot.storage.repos import Repo
 from bot.topics import key_phrases
 from config.settings import WEEKDAYS, Settings, SummaryConfig, parse_duration
@@ -96,8 +100,7 @@ async def build_summary(
     """The summary post of one period, compared with the period before it."""
     now = ctx.now()
     channels = covered_channels(ctx.settings, config)
-    questions = await ctx.store.asked_between(start, end, channels)
-    current = compute(questions, start, end, now)
+    current = await figures(ctx.store, start, end, now, channels)
     previous = await figures(ctx.store, start - (end - start), start, now, channels)
     zone = ZoneInfo(config.timezone)
     first, last = start.astimezone(zone), (end - timedelta(days=1)).astimezone(zone)
@@ -116,7 +119,7 @@ async def build_summary(
     escalations = await ctx.store.read(Repo.escalations_between, start, end)
     if line := escalation_line(escalation_figures(escalations)):
         lines.append(line)
-    topics = key_phrases(q.text for q in questions)
+    topics = await ctx.store.read(recurring_topics, start, end, channels)
     if topics:
         lines.append("Recurring topics: " + ", ".join(f"“{p}” ({n})" for p, n in topics))
     waiting = await ctx.store.waiting(10, channels=channels)
@@ -142,20 +145,44 @@ async def build_summary(
     )
 
 
+def recurring_topics(
+    repo: Repo, start: datetime, end: datetime, channels: Sequence[str]
+) -> list[tuple[str, int]]:
+    """The key phrases of the questions asked in [start, end), texts read a chunk at a time."""
+    return key_phrases(aggregates.texts(repo, aggregates.Period.of(start, end, channels)))
+
+
+def day_points(repo: Repo, channels: Sequence[str], end: datetime, days: int) -> list[DayPoint]:
+    """Questions per day and median time to first response for the `days` before `end`.
+
+    Days are calendar days of `end`'s time zone (23 or 25 hours across a clock change).
+    Only the response times are kept, one array per day, never the questions.
+    """
+    start = end - timedelta(days=days)
+    starts = [start + timedelta(days=i) for i in range(days + 1)]
+    bounds = [day.timestamp() for day in starts]
+    counts = [0] * days
+    waits = [array("d") for _ in range(days)]
+    for asked_at, wait in aggregates.waits(repo, aggregates.Period.of(start, end, channels)):
+        i = bisect_right(bounds, asked_at) - 1
+        if 0 <= i < days:
+            counts[i] += 1
+            if wait is not None:
+                waits[i].append(wait)
+    points = []
+    for i in range(days):
+        median = percentile(waits[i], 0.5)
+        points.append(
+            DayPoint(starts[i].date(), counts[i], None if median is None else median / 60)
+        )
+    return points
+
+
 async def chart_points(
     ctx: Context, channels: list[str], end: datetime, days: int
 ) -> list[DayPoint]:
     """Questions per day and median time to first response for the `days` before `end`."""
-    start = end - timedelta(days=days)
-    questions = await ctx.store.asked_between(start, end, channels)
-    points = []
-    for i in range(days):
-        day_start = start + timedelta(days=i)
-        day = [q for q in questions if day_start <= q.asked_at < day_start + timedelta(days=1)]
-        waits = [q.ttfr_seconds for q in day if q.ttfr_seconds is not None]
-        median = percentile(waits, 0.5)
-        points.append(DayPoint(day_start.date(), len(day), None if median is None else median / 60))
-    return points
+    return await ctx.store.read(day_points, channels, end, days)
 
 
 async def chart_png(ctx: Context, channels: list[str], end: datetime, title: str) -> bytes:

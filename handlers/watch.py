@@ -41,6 +41,6 @@ def setup(router: Router[Context]) -> None:
     @router.job("sweep", SWEEP_EVERY)
     async def sweep(ctx: Context) -> None:
         now = ctx.now()
-        await ctx.publish_sweep(now, await ctx.store.write(ctx.sweep, now))
+        await ctx.publish_sweep(now, await ctx.store.write_locked(ctx.sweep, now))
         # Sends refused earlier, or left by a process that died holding them.
         await ctx.outbox.deliver(ctx)

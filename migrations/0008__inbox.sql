@@ -8,5 +8,8 @@ CREATE TABLE inbox (
     delivery     TEXT NOT NULL,
     body         TEXT NOT NULL,
     received_at  REAL NOT NULL,
+    -- The instance that acked it: on start it takes its own back at once; a delivery
+    -- left longer than a lease by anyone (a replica that died) is taken by any replica.
+    owner        TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (platform, delivery)
 );

@@ -1083,7 +1083,7 @@ class SlackAdapter:
         ctx = self._frontline.ctx
         try:
             text = json.dumps(body, separators=(",", ":"))
-            await ctx.store.write(inbox.keep, PLATFORM, event_id, text, ctx.now())
+            await ctx.store.write(inbox.keep, PLATFORM, event_id, text, ctx.now(), ctx.outbox.owner)
         except Exception:
             log.exception("Slack event %s could not be kept; asking Slack to resend it", event_id)
             return False
@@ -1097,13 +1097,29 @@ class SlackAdapter:
             if event_id is not None and self._frontline is not None:
                 await self._frontline.ctx.store.write(inbox.done, PLATFORM, [event_id])
 
-    async def recover_inbox(self) -> int:
-        """Handle the deliveries acked before the last run died and never handled."""
-        store = self.app.ctx.store
-        handled = 0
-        for event_id, text in await store.read(inbox.left, PLATFORM):
+    async def recover_inbox(self, *, mine: bool = True) -> int:
+        """Handle deliveries acked and never handled.
+
+        Those of a run of this instance that died (`mine`, on start), and those anyone
+        left for longer than a lease (a replica that died).
+        """
+        ctx = self.app.ctx
+        now = ctx.now()
+        stale_before = now - ctx.settings.bot.outbox_lease
+        claimed = await ctx.store.write(
+            inbox.take_over, PLATFORM, ctx.outbox.owner, now, stale_before, mine=mine
+        )
+        bodies: list[tuple[float, str, Payload]] = []
+        for event_id, text in claimed:
             try:
                 body = json.loads(text)
+                bodies.append((float(body.get("event_time") or 0), event_id, body))
+            except (ValueError, TypeError, AttributeError):
+                log.error("Slack event %s kept in the inbox is unreadable; dropped", event_id)
+                await ctx.store.write(inbox.done, PLATFORM, [event_id])
+        handled = 0
+        for _, event_id, body in sorted(bodies, key=lambda item: (item[0], item[1])):
+            try:
                 if self.oauth is not None:
                     team = _str(body.get("team_id"))
                     workspace = await self.oauth.workspaces.workspace(team)
@@ -1113,13 +1129,21 @@ class SlackAdapter:
                     await self.on_event(body)
                 handled += 1
             except Exception:
-                log.exception(
-                    "Slack event %s kept from the last run could not be handled", event_id
-                )
-            await store.write(inbox.done, PLATFORM, [event_id])
+                log.exception("Slack event %s taken from the inbox could not be handled", event_id)
+            await ctx.store.write(inbox.done, PLATFORM, [event_id])
         if handled:
-            log.info("Slack: handled %d event(s) acknowledged before the last stop", handled)
+            log.info("Slack: handled %d event(s) acknowledged but left unhandled", handled)
         return handled
+
+    async def _watch_inbox(self) -> None:
+        """Take over, every sweep interval, what a replica that died left in the inbox."""
+        every = max(self.settings.bot.sweep_interval.total_seconds(), 1.0)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.recover_inbox(mine=False)
+            except Exception:
+                log.exception("Slack: looking for events left in the inbox failed")
 
     async def on_event(self, body: Payload) -> None:
         """One Events API delivery: dedupe, translate, filter, hand to the core."""
@@ -1445,7 +1469,7 @@ class SlackAdapter:
             else:
                 self.backfilled = await self.backfill()
             self.ready.set()
-            await asyncio.get_running_loop().create_future()  # until cancelled
+            await self._watch_inbox()  # until cancelled
         finally:
             self._serving, self._socket = False, None
             if runner is not None:

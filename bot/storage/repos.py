@@ -941,10 +941,11 @@ class Repo:
         return [(_must(r[0]), r[1], r[2]) for r in rows]
 
     def unposted_escalations(self, before: datetime, limit: int = 20) -> list[Escalation]:
-        """Open escalations whose post the destination refused, oldest first."""
+        """Open escalations whose post was refused, not yet in the outbox; oldest first."""
         rows = self._all(
             f"SELECT {ESCALATION_COLUMNS} FROM escalations WHERE dest_message IS NULL "
-            "AND state <> 'resolved' AND opened_at < ? ORDER BY opened_at LIMIT ?",
+            "AND state <> 'resolved' AND opened_at < ? AND NOT EXISTS (SELECT 1 FROM outbox "
+            "WHERE send_key = 'escalation:' || escalations.id) ORDER BY opened_at LIMIT ?",
             (before.timestamp(), limit),
         )
         return [_row_to_escalation(r) for r in rows]
@@ -1004,9 +1005,24 @@ class Store:
         one, so it acts on nothing but `repo` (what must follow the commit goes in
         `repo.on_commit`, which runs once, after the commit that counted).
         """
+        return await self._transaction(self.backend.begin, fn, *args, **kwargs)
 
+    async def write_locked(
+        self, fn: Callable[Concatenate[Repo, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`write` for a unit that changes only rows it locks itself, and keyed inserts.
+
+        That is the sweep (`Repo.due` reads with FOR UPDATE SKIP LOCKED): it runs READ
+        COMMITTED on PostgreSQL, so the sweeps of several replicas run side by side
+        instead of aborting each other.
+        """
+        return await self._transaction(self.backend.begin_locked, fn, *args, **kwargs)
+
+    async def _transaction(
+        self, begin: str, fn: Callable[Concatenate[Repo, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         def unit(raw: Db) -> T:
-            raw.execute(self.backend.begin)
+            raw.execute(begin)
             try:
                 repo = Repo(raw, postgres=self._postgres)
                 result = fn(repo, *args, **kwargs)

@@ -52,6 +52,7 @@ class Call:
     args: dict[str, Any]
     token: str = ""
     fault: str = ""  # what the fake answered instead of success, if told to fail
+    via: str = ""  # the caller's name when it was given `api_url_for(name)`
 
 
 @dataclass
@@ -96,6 +97,8 @@ class FakeSlack:
     async def start(self) -> FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
+        # The same API under a per-caller prefix, so several processes can be told apart.
+        app.router.add_route("*", "/{via}/api/{method}", self._api)
         app.router.add_post("/respond/{name}", self._respond)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket", self._socket)
@@ -116,6 +119,10 @@ class FakeSlack:
     @property
     def api_url(self) -> str:
         return f"{self.base}/api/"
+
+    def api_url_for(self, via: str) -> str:
+        """The Web API for one caller: its calls are recorded with `via` set to this name."""
+        return f"{self.base}/{via}/api/"
 
     def response_url(self, name: str = "cmd") -> str:
         return f"{self.base}/respond/{name}"
@@ -187,7 +194,7 @@ class FakeSlack:
         method = request.match_info["method"]
         args = await self._args(request)
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        call = Call(method, args, token)
+        call = Call(method, args, token, via=request.match_info.get("via", ""))
         self.calls.append(call)
         if self.faults.get(method):
             kind, retry_after = self.faults[method].pop(0)

@@ -62,6 +62,8 @@ class HookedSlack(FakeSlack):
     async def _api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         args = await self._args(request)
+        if via := request.match_info.get("via"):
+            args["_via"] = via  # hooks see which caller it is (`api_url_for`)
         if (hook := self.before.get(method)) is not None:
             await hook(args)
         queued = self.faults.get(method)
@@ -186,13 +188,25 @@ def question_row(db: Path, stamp: str) -> dict[str, Any] | None:
 
 
 class BotProcess:
-    """`frontline run --http --port N` as a real process, talking to the fake Web API."""
+    """`frontline run --http --port N` as a real process, talking to the fake Web API.
 
-    def __init__(self, fake: FakeSlack, config: Path, db: Path, log: Path) -> None:
+    `db` is a SQLite file or a database URL; `env` adds to or overrides the process's
+    environment (FRONTLINE_INSTANCE_ID, a per-replica SLACK_API_URL).
+    """
+
+    def __init__(
+        self,
+        fake: FakeSlack,
+        config: Path,
+        db: Path | str,
+        log: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.fake = fake
         self.config = config
         self.db = db
         self.log = log
+        self.env = dict(env or {})
         self.port = 0
         self.proc: asyncio.subprocess.Process | None = None
         self._ids = itertools.count(1)
@@ -217,6 +231,7 @@ class BotProcess:
             "SLACK_API_URL": self.fake.api_url,
             "FRONTLINE_DATABASE_URL": str(self.db),
         }
+        env |= self.env
         with self.log.open("ab") as log:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable,
