@@ -207,6 +207,8 @@ async def replay(options: ReplayOptions) -> ReplayResult:
         async with Frontline.open(
             settings, clock, {reader.platform: platform}, database=database, durable_sends=False
         ) as app:
+            # Nobody scrapes a replay's metrics; timing every event would cost ~10%.
+            app.ctx.router.telemetry = None
             if options.database is None:
                 # A scratch database: losing it in a crash loses nothing.
                 await app.ctx.store.read(_no_sync)
