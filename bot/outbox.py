@@ -145,7 +145,7 @@ class Outbox:
                 item for item in self._ready if item[0].created_at <= now
             ]
             self._ready = [item for item in self._ready if item[0].created_at > now]
-            more = False
+            more = bool(batch) and claim  # then look for due rows nobody holds
             if not batch and claim:
                 rows = await ctx.store.write(
                     sql.claim, self.owner, now, now + self.lease, CLAIM_BATCH
