@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.chart import DayPoint
-from bot.core.model import MessageRef, QuestionState, ResponderRole
+from bot.core.model import QuestionState
 from bot.metrics import percentile
 from bot.storage import aggregates
-from bot.storage.repos import NewQuestion, Repo, Store
+from bot.storage.repos import Repo, Store
 from bot.topics import key_phrases
 from handlers.summary import day_points, recurring_topics
-from tests.bot.storage.sample_questions import add_questions
+from tests.bot.storage.sample_questions import add_questions, ask
 from tests.conftest import T0, NewDatabase, both_backends
 
 pytestmark = both_backends
@@ -40,47 +40,6 @@ async def store(new_database: NewDatabase) -> AsyncIterator[Store]:
     opened = await Store.open(await new_database("summary.db"))
     yield opened
     await opened.close()
-
-
-def ask(
-    repo: Repo,
-    n: int,
-    at: datetime,
-    channel: str = "help",
-    wait_minutes: float | None = None,
-    state: QuestionState | None = None,
-) -> None:
-    """A question asked at `at`, answered after `wait_minutes` if given."""
-    question = repo.insert_question(
-        NewQuestion(
-            ref=MessageRef("local", "T1", channel, f"m{n}"),
-            watched_channel=channel,
-            asker="maria",
-            asker_name="",
-            text="How do I rotate my API key?",
-            score=1.0,
-            reasons=(),
-            asked_at=at,
-            target_seconds=3600,
-            calendar="24/7",
-            warn_at=at + timedelta(minutes=45),
-            breach_at=at + timedelta(hours=1),
-        )
-    )
-    assert question is not None
-    if wait_minutes is not None:
-        repo.change(
-            question,
-            state=QuestionState.ANSWERED,
-            first_response_at=at + timedelta(minutes=wait_minutes),
-            first_responder="dave",
-            responder_role=ResponderRole.COMMUNITY,
-            ttfr_seconds=wait_minutes * 60,
-            ttfr_business_seconds=wait_minutes * 60,
-            due_at=None,
-        )
-    if state is not None:
-        repo.change(question, state=state)
 
 
 def berlin(day: int, hour: int, minute: int = 0) -> datetime:

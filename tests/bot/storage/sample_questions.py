@@ -105,3 +105,44 @@ def _shape(repo: Repo, question: Question, rng: random.Random) -> None:
                 state=QuestionState.RESOLVED,
                 resolved_at=asked + timedelta(seconds=wait + 60),
             )
+
+
+def ask(
+    repo: Repo,
+    n: int,
+    at: datetime,
+    channel: str = "help",
+    wait_minutes: float | None = None,
+    state: QuestionState | None = None,
+) -> None:
+    """A question asked at `at`, answered after `wait_minutes` if given."""
+    question = repo.insert_question(
+        NewQuestion(
+            ref=MessageRef("local", "T1", channel, f"m{n}"),
+            watched_channel=channel,
+            asker="maria",
+            asker_name="",
+            text="How do I rotate my API key?",
+            score=1.0,
+            reasons=(),
+            asked_at=at,
+            target_seconds=3600,
+            calendar="24/7",
+            warn_at=at + timedelta(minutes=45),
+            breach_at=at + timedelta(hours=1),
+        )
+    )
+    assert question is not None
+    if wait_minutes is not None:
+        repo.change(
+            question,
+            state=QuestionState.ANSWERED,
+            first_response_at=at + timedelta(minutes=wait_minutes),
+            first_responder="dave",
+            responder_role=ResponderRole.COMMUNITY,
+            ttfr_seconds=wait_minutes * 60,
+            ttfr_business_seconds=wait_minutes * 60,
+            due_at=None,
+        )
+    if state is not None:
+        repo.change(question, state=state)

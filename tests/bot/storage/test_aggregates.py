@@ -12,11 +12,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.core.model import MessageRef
 from bot.metrics import Figures, compute, figures
 from bot.storage import aggregates
-from bot.storage.repos import NewQuestion, Repo, Store
-from tests.bot.storage.sample_questions import add_questions
+from bot.storage.repos import Repo, Store
+from tests.bot.storage.sample_questions import add_questions, ask
 from tests.conftest import T0, NewDatabase, both_backends
 
 pytestmark = both_backends
@@ -91,22 +90,7 @@ async def test_sample_covers_what_the_rules_tell_apart(store: Store) -> None:
 
 
 def asked(repo: Repo, channel: str, n: int, at: datetime) -> None:
-    repo.insert_question(
-        NewQuestion(
-            ref=MessageRef("local", "T1", channel, f"m{n}"),
-            watched_channel=channel,
-            asker="maria",
-            asker_name="",
-            text="How do I rotate my API key?",
-            score=1.0,
-            reasons=(),
-            asked_at=at,
-            target_seconds=3600,
-            calendar="24/7",
-            warn_at=at + timedelta(minutes=45),
-            breach_at=at + timedelta(hours=1),
-        )
-    )
+    ask(repo, n, at, channel)
 
 
 async def test_channels_tied_on_count_and_first_instant_go_in_stored_order(
