@@ -161,10 +161,8 @@ class Frontline:
         """
         if due is None or due > when:
             return due  # the common case in a replay: nothing is due before this event
-        interval = max(self.ctx.settings.bot.sweep_interval.total_seconds(), 1.0)
         while due is not None:
-            tick = datetime.fromtimestamp(math.ceil(due.timestamp() / interval) * interval, UTC)
-            tick = max(tick, start)
+            tick = max(self._tick(due), start)
             if tick > when:
                 return due
             events = self.ctx.sweep(repo, tick)
@@ -244,10 +242,14 @@ class Frontline:
         """The first tick of the live grid after `start` at which `wake` has come."""
         if wake is None:
             return None
+        return max(self._tick(start, strictly_after=True), self._tick(wake[0])), wake[1]
+
+    def _tick(self, moment: datetime, *, strictly_after: bool = False) -> datetime:
+        """The first tick of the live sweep grid at `moment` or later (or strictly after)."""
         interval = max(self.ctx.settings.bot.sweep_interval.total_seconds(), 1.0)
-        ticks = math.floor(start.timestamp() / interval) + 1
-        ticks = max(ticks, math.ceil(wake[0].timestamp() / interval))
-        return datetime.fromtimestamp(ticks * interval, UTC), wake[1]
+        at = moment.timestamp() / interval
+        ticks = math.floor(at) + 1 if strictly_after else math.ceil(at)
+        return datetime.fromtimestamp(ticks * interval, UTC)
 
     async def play(self, timed: Iterable[tuple[datetime, Inbound]], *, batch: int = 1) -> None:
         """Feed events in time order on the virtual clock, sweeping in between.

@@ -235,19 +235,17 @@ class Outbox:
         self, repo: Repo, outcomes: list[_Outcome], all_hooks: Mapping[str, SendHooks]
     ) -> None:
         for outcome in outcomes:
-            row = outcome.row
-            if not self.durable:
-                if outcome.result == "sent" and outcome.send is not None and outcome.ref:
-                    hooks = all_hooks.get(outcome.send.kind)
-                    if hooks is not None and hooks.after is not None:
-                        hooks.after(repo, outcome.send, outcome.at, outcome.ref)
-                continue
-            if outcome.result == "sent" and outcome.send is not None and outcome.ref is not None:
-                if not sql.mark_sent(repo, row.id, self.owner, outcome.at, outcome.ref.message):
+            row, send, ref = outcome.row, outcome.send, outcome.ref
+            if outcome.result == "sent" and send is not None and ref is not None:
+                if self.durable and not sql.mark_sent(
+                    repo, row.id, self.owner, outcome.at, ref.message
+                ):
                     continue  # our lease ran out and another process took the row over
-                hooks = all_hooks.get(outcome.send.kind)
+                hooks = all_hooks.get(send.kind)
                 if hooks is not None and hooks.after is not None:
-                    hooks.after(repo, outcome.send, outcome.at, outcome.ref)
+                    hooks.after(repo, send, outcome.at, ref)
+            elif not self.durable:
+                continue  # no row to retry or fail: a replay's sends are not kept
             elif outcome.result == "retry":
                 sql.retry_at(repo, row.id, self.owner, outcome.at, outcome.error)
             else:

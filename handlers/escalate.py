@@ -45,7 +45,7 @@ EXCERPT = 300
 # A refused escalation post is tried again on the sweeps after this long.
 REPOST_AFTER = timedelta(minutes=1)
 REPOST_JOB = "escalation-repost"
-# Outbox key prefix of a repost; `Repo.unposted_escalations` skips those recorded.
+# Outbox key prefix of a repost (the escalation's id follows).
 REPOST_KEY = "escalation:"
 REPOST_EVERY = timedelta(seconds=30)
 ACK, RESOLVE = "escalation.ack", "escalation.resolve"
@@ -170,7 +170,9 @@ async def repost_refused(ctx: Context, now: datetime) -> None:
     repost jobs overlap only one records it, and the outbox retries it with backoff and
     checks, after a timeout or a crash, whether it arrived before posting it again.
     """
-    for escalation in await ctx.store.read(Repo.unposted_escalations, now - REPOST_AFTER):
+    for escalation in await ctx.store.read(
+        Repo.unposted_escalations, now - REPOST_AFTER, REPOST_KEY
+    ):
         destination = ctx.settings.destination(escalation.destination)
         if destination is None:
             continue
@@ -440,7 +442,7 @@ def setup(router: Router[Context]) -> None:
 
     @router.wake(REPOST_JOB)
     def next_repost(repo: Repo, ctx: Context) -> datetime | None:
-        oldest = repo.unposted_escalations(datetime.max.replace(tzinfo=UTC), 1)
+        oldest = repo.unposted_escalations(datetime.max.replace(tzinfo=UTC), REPOST_KEY, 1)
         return oldest[0].opened_at + REPOST_AFTER if oldest else None
 
     @router.on(MessageDeleted)

@@ -940,13 +940,18 @@ class Repo:
         )
         return [(_must(r[0]), r[1], r[2]) for r in rows]
 
-    def unposted_escalations(self, before: datetime, limit: int = 20) -> list[Escalation]:
-        """Open escalations whose post was refused, not yet in the outbox; oldest first."""
+    def unposted_escalations(
+        self, before: datetime, queued_as: str, limit: int = 20
+    ) -> list[Escalation]:
+        """Open escalations whose post was refused, oldest first.
+
+        Those already in the outbox (under the key `queued_as` + id) are left out.
+        """
         rows = self._all(
             f"SELECT {ESCALATION_COLUMNS} FROM escalations WHERE dest_message IS NULL "
             "AND state <> 'resolved' AND opened_at < ? AND NOT EXISTS (SELECT 1 FROM outbox "
-            "WHERE send_key = 'escalation:' || escalations.id) ORDER BY opened_at LIMIT ?",
-            (before.timestamp(), limit),
+            "WHERE send_key = CAST(? AS TEXT) || escalations.id) ORDER BY opened_at LIMIT ?",
+            (before.timestamp(), queued_as, limit),
         )
         return [_row_to_escalation(r) for r in rows]
 
