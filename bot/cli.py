@@ -224,9 +224,21 @@ def _moment(text: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _positive(text: str) -> int:
+    """A whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     """Replay an export and print (and optionally write) the report."""
     from bot.replay import ReplayOptions, message_link, render_report, replay, write_results
+    from bot.replay_workers import WorkerFailed
 
     options = ReplayOptions(
         path=Path(args.path),
@@ -238,10 +250,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
         since=args.since,
         until=args.until,
         all_messages=args.all_messages,
+        workers=args.workers,
     )
     try:
         result = asyncio.run(replay(options))
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, WorkerFailed) as exc:
         print(f"replay: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     report = render_report(result, Path(args.path).name, lambda q: message_link(q, args.slack_url))
@@ -327,6 +340,11 @@ def parser() -> argparse.ArgumentParser:
     )
     replay.add_argument(
         "--slack-url", default="https://slack.com", help="workspace URL for links in the report"
+    )
+    replay.add_argument(
+        "--workers",
+        type=_positive,
+        help="processes for a big export, split by channel (default: one per processor)",
     )
     replay.set_defaults(fn=cmd_replay)
     mig = sub.add_parser("migrate", parents=[common], help="apply pending database migrations")

@@ -11,30 +11,24 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 from typing import IO, Any
 
-from bot.adapters.local import LocalPlatform, Sent
-from bot.app import Frontline
-from bot.core.clock import VirtualClock
-from bot.core.events import MessagePosted
-from bot.core.model import Message, Question
-from bot.detect import Mode, detect_question
+from bot.core.model import Question
 from bot.hours import Calendar
 from bot.imports import open_export
 from bot.imports.common import ExportReader, ImportProblem
 from bot.metrics import Figures, compute
-from bot.storage.repos import Repo
+from bot.replay_part import PartOptions, Played, play_part
+from bot.replay_workers import available_cpus, play_in_workers, split
 from config.settings import (
     ALWAYS_OPEN,
-    ChannelConfig,
     Settings,
     format_duration,
     load_settings,
@@ -48,7 +42,6 @@ WHAT_IF = (
     ("4 h", timedelta(hours=4)),
     ("1 business day", None),
 )
-BATCH = 2000
 
 
 @dataclass
@@ -68,6 +61,7 @@ class ReplayOptions:
     # export); ":memory:" or a path keep the database where asked.
     database: str | None = None
     progress: bool | None = None  # None: only when stderr is a terminal
+    workers: int | None = None  # processes for a big export; None: one per processor
 
 
 @dataclass(repr=False)
@@ -86,6 +80,7 @@ class ReplayResult:
     channel_names: dict[str, str]
     elapsed: float
     not_questions: list[dict[str, Any]] = field(default_factory=list)
+    workers: int = 1
 
     def __repr__(self) -> str:
         # asyncio.run() formats the repr of its main task, result included, when it
@@ -124,25 +119,6 @@ def replay_settings(reader: ExportReader, config: Path | None) -> Settings:
     return load_settings(data={"bot": {"database": ":memory:"}, "channels": channels})
 
 
-class RecordingPlatform(LocalPlatform):
-    """The local platform, counting what the bot says instead of keeping it.
-
-    A replay of a big export "posts" hundreds of thousands of nudges: a transcript of
-    them would be the largest thing in memory, and nobody reads it.
-    """
-
-    sent_count: int = 0
-
-    def _record(self, sent: Sent) -> None:
-        self.sent_count += 1
-
-
-def _staff(settings: Settings, platform: str) -> frozenset[str]:
-    staff = settings.staff
-    ids = {"slack": staff.slack_users, "discord": staff.discord_users}.get(platform, [])
-    return frozenset(ids)
-
-
 class Progress:
     """A one-line progress counter on a terminal; silent in pipes and CI."""
 
@@ -171,7 +147,11 @@ class Progress:
 
 
 async def replay(options: ReplayOptions) -> ReplayResult:
-    """Read the export, play it through the pipeline, and gather the results."""
+    """Read the export, play it through the pipeline, and gather the results.
+
+    A big export is split by channel over `options.workers` processes
+    (bot/replay_workers.py); the result is the same as from one.
+    """
     began = time.perf_counter()
     reader = open_export(
         options.path,
@@ -181,99 +161,59 @@ async def replay(options: ReplayOptions) -> ReplayResult:
         until=options.until,
     )
     settings = replay_settings(reader, options.config)
-    watched = {c.id: c for c in settings.channels if c.platform == reader.platform}
     show = sys.stderr.isatty() if options.progress is None else options.progress
     progress = Progress(show and not os.environ.get("CI"))
-    not_questions: list[dict[str, Any]] = []
-    first: datetime | None = None
-    last: datetime | None = None
+    part = PartOptions(
+        path=options.path,
+        fmt=options.fmt,
+        channels=options.channels,
+        since=options.since,
+        until=options.until,
+        all_messages=options.all_messages,
+        database=options.database,
+    )
+    workers = options.workers or available_cpus()
+    # A database the caller wants to keep is one file: one process writes it.
+    parts = split(reader.sizes(), workers) if options.database is None else []
+    if len(parts) > 1:
+        played = await play_in_workers(part, settings, parts, progress.tick)
+    else:
 
-    def timeline() -> Iterator[tuple[datetime, MessagePosted]]:
-        nonlocal first, last
-        for message in reader.messages():
-            progress.tick()
-            first = first or message.posted_at
-            last = message.posted_at
-            if options.all_messages:
-                _maybe_not_question(message, watched, not_questions)
-            yield message.posted_at, MessagePosted(None, message)
+        async def own_end(first: datetime | None, last: datetime | None) -> datetime | None:
+            return None if last is None else max(last, options.until or last)
 
-    start_clock = options.since or datetime(1970, 1, 1, tzinfo=UTC)
-    clock = VirtualClock(start_clock)
-    platform = RecordingPlatform(clock, staff=_staff(settings, reader.platform), space=reader.space)
-    platform.name = reader.platform
-    with tempfile.TemporaryDirectory(prefix="frontline-replay-") as scratch:
-        database = options.database or str(Path(scratch) / "replay.db")
-        async with Frontline.open(
-            settings, clock, {reader.platform: platform}, database=database, durable_sends=False
-        ) as app:
-            # Nobody scrapes a replay's metrics; timing every event would cost ~10%.
-            app.ctx.router.telemetry = None
-            if options.database is None:
-                # A scratch database: losing it in a crash loses nothing.
-                await app.ctx.store.read(_no_sync)
-            await app.play(timeline(), batch=BATCH)
-            progress.done()
-            if first is None or last is None:
-                raise ValueError(f"{options.path}: no messages to replay")
-            start, end = first, last
-            if options.until:
-                end = max(end, options.until)
-            await app.advance_to(end)
-            questions = await app.ctx.store.asked_between(start, end + timedelta(microseconds=1))
-            figures = compute(questions, start, end + timedelta(microseconds=1), end)
-    if not_questions:
-        asked = {(q.watched_channel, q.ref.message) for q in questions}
-        not_questions = [n for n in not_questions if (n["channel"], n["ts"]) not in asked]
+        played = [await play_part(part, settings, own_end, progress.tick)]
+    progress.done()
+    firsts = [p.first for p in played if p.first is not None]
+    lasts = [p.last for p in played if p.last is not None]
+    if not firsts or not lasts:
+        raise ValueError(f"{options.path}: no messages to replay")
+    start, end = min(firsts), max(lasts)
+    if options.until:
+        end = max(end, options.until)
+    questions = [q for p in played for q in p.questions]
+    if len(played) > 1:
+        questions.sort(key=lambda q: q.asked_at)  # as one store would list them
     return ReplayResult(
         platform=reader.platform,
         questions=questions,
-        figures=figures,
+        figures=compute(questions, start, end + timedelta(microseconds=1), end),
         start=start,
         end=end,
-        messages=progress.count,
-        problems=list(reader.problems),
+        messages=sum(p.messages for p in played),
+        problems=_problems(reader.problems, played),
         nudges=sum(q.nudges for q in questions),
         calendars=settings.build_calendars(),
         channel_names=dict(reader.channel_names),
         elapsed=time.perf_counter() - began,
-        not_questions=not_questions,
+        not_questions=[line for p in played for line in p.not_questions],
+        workers=len(played),
     )
 
 
-def _no_sync(repo: Repo) -> None:
-    repo.conn.execute("PRAGMA synchronous=OFF")
-
-
-def _maybe_not_question(
-    message: Message, watched: dict[str, ChannelConfig], out: list[dict[str, Any]]
-) -> None:
-    """Remember a top-level human message the detector would not track (--all-messages)."""
-    config = watched.get(message.config_channel)
-    if config is None or message.author.is_bot or message.thread_root or message.reply_to:
-        return
-    mode: Mode = "every-post" if message.is_thread_starter else config.mode
-    verdict = detect_question(message.text, mode=mode)
-    if verdict.is_question:
-        return  # it may still be a reply by mention: filtered against the questions later
-    out.append(
-        {
-            "platform": message.ref.platform,
-            "channel": message.config_channel,
-            "ts": message.ref.message,
-            "user": message.author.user,
-            "text": message.text,
-            "score": round(verdict.score, 4),
-            "state": "not_a_question",
-            "first_response_ts": None,
-            "first_responder": None,
-            "responder_role": None,
-            "ttfr_seconds": None,
-            "ttfr_business_seconds": None,
-            "breached": False,
-            "nudges": 0,
-        }
-    )
+def _problems(opening: list[ImportProblem], played: list[Played]) -> list[ImportProblem]:
+    """Every problem once: each part also met those of the export's index files."""
+    return list(dict.fromkeys([*opening, *(problem for p in played for problem in p.problems)]))
 
 
 def result_line(question: Question) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from bot.core.model import Message
 
@@ -36,6 +36,18 @@ class ImportProblem:
 
     def __str__(self) -> str:
         return f"{self.source}: {self.position}: {self.message}"
+
+
+class ConversationSize(NamedTuple):
+    """How much of an export one conversation takes: what splits a replay into parts.
+
+    `id` is what the channel filter selects (a channel, or a thread); `watched` is the
+    channel its questions belong to (a thread's parent), which must stay in one part.
+    """
+
+    id: str
+    watched: str
+    bytes: int
 
 
 @runtime_checkable
@@ -76,6 +88,10 @@ class ExportReader(Protocol):
 
     def is_private(self, channel_id: str) -> bool:
         """True for private channels, group DMs, DMs and private threads."""
+        ...
+
+    def sizes(self) -> list[ConversationSize]:
+        """The bytes of each selected conversation's files, without reading them."""
         ...
 
 

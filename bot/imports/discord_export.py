@@ -36,6 +36,7 @@ import ijson
 
 from bot.core.model import Message, MessageRef, UserRef
 from bot.imports.common import (
+    ConversationSize,
     ImportProblem,
     Located,
     ReaderBase,
@@ -307,6 +308,18 @@ class DiscordExportReader(ReaderBase):
                 keys += [info.parent_id, info.parent_name]
             if wanted(self._selected, *keys):
                 out.append(info)
+        return out
+
+    def sizes(self) -> list[ConversationSize]:
+        """The bytes of each selected channel or thread file; a thread's belong to its parent."""
+        out = []
+        for info in self.selected_files():
+            try:
+                size = info.path.stat().st_size
+            except OSError:
+                size = 0  # reported when it is read
+            watched = info.parent_id if info.is_thread else info.channel_id
+            out.append(ConversationSize(info.channel_id, watched, size))
         return out
 
     def messages(self) -> Iterator[Message]:

@@ -32,6 +32,7 @@ from typing import Any
 
 from bot.core.model import Message, MessageRef, UserRef
 from bot.imports.common import (
+    ConversationSize,
     ImportProblem,
     Located,
     ReaderBase,
@@ -153,6 +154,11 @@ class _Files:
         if self.zip is None:
             return (self.path / name).read_bytes()
         return self.zip.read(self.prefix + name)
+
+    def size(self, name: str) -> int:
+        if self.zip is None:
+            return (self.path / name).stat().st_size
+        return self.zip.getinfo(self.prefix + name).file_size
 
     def has_folder(self, folder: str) -> bool:
         if self.zip is None:
@@ -322,6 +328,15 @@ class SlackExportReader(ReaderBase):
     def selected_channels(self) -> list[SlackChannel]:
         """The conversations the channel filter keeps, in export order."""
         return [c for c in self.channels.values() if wanted(self._selected, c.id, c.name)]
+
+    def sizes(self) -> list[ConversationSize]:
+        """The bytes of each selected channel's day files in the time range."""
+        out = []
+        for channel in self.selected_channels():
+            days = [d for d in self._day_files(channel) if self._day_in_range(d)]
+            size = sum(self._files.size(f"{channel.folder}/{day}") for day in days)
+            out.append(ConversationSize(channel.id, channel.id, size))
+        return out
 
     def messages(self) -> Iterator[Message]:
         """Every kept message in non-decreasing `posted_at` order across channels.

@@ -49,6 +49,7 @@ class EarlyFact:
 def remember(repo: Repo, ref: MessageRef, fact: EarlyFact) -> None:
     """Keep `fact` about the message `ref` until it arrives; the same fact twice is one."""
     at = fact.at.timestamp()
+    repo.facts_waiting = True
     # Cleaning here rather than in the sweep: the table only grows by this insert.
     repo._all("DELETE FROM early_events WHERE at < ?", (at - KEPT.total_seconds(),))
     repo._all(

@@ -12,9 +12,11 @@ The SQL is written once for both: `?` placeholders, ON CONFLICT, RETURNING.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -252,6 +254,21 @@ def _reason_list(value: Any) -> Any:
 
 
 # Stored forms of the columns `update_question` accepts, turned into the model's types.
+# A question's values in field order (`change` builds the next version from them).
+_QUESTION_FIELDS = tuple(f.name for f in dataclass_fields(Question))
+_QUESTION_FIELD = {name: index for index, name in enumerate(_QUESTION_FIELDS)}
+_question_values = operator.attrgetter(*_QUESTION_FIELDS)
+
+
+@functools.cache
+def _update_sql(names: tuple[str, ...]) -> str:
+    """The UPDATE of these columns of one question; only whitelisted names get in."""
+    unknown = set(names) - _UPDATABLE
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    return f"UPDATE questions SET {', '.join(f'{name} = ?' for name in names)} WHERE id = ?"
+
+
 _MODEL_VALUE: dict[str, Callable[[Any], Any]] = {
     "state": QuestionState,
     "stage": Stage,
@@ -376,6 +393,10 @@ class Repo:
         # rollback): in-memory follow-ups of what the unit stored, such as the outbox
         # rows this process just leased and will send next.
         self.on_commit: list[Callable[[], None]] = []
+        # Whether any fact waits for its message (bot/storage/early.py), asked once per
+        # unit of work: almost never true, and asking for each message would be one more
+        # statement per message.
+        self.facts_waiting: bool | None = None
 
     def _question(self, row: Sequence[Any]) -> Question:
         """The question of a row, converted once per unit of work."""
@@ -418,7 +439,9 @@ class Repo:
         # SQLite has no round trips, and a second statement costs it less than RETURNING.
         if self.conn.execute(_ADD_MESSAGE, values).rowcount != 1:
             return Added.KNOWN
-        return Added.AWAITED if self._one(_AWAITED, key) else Added.NEW
+        if self.facts_waiting is None:
+            self.facts_waiting = self._one("SELECT 1 FROM early_events LIMIT 1") is not None
+        return Added.AWAITED if self.facts_waiting and self._one(_AWAITED, key) else Added.NEW
 
     def get_message(self, ref: MessageRef) -> StoredMessage | None:
         """A message we saw, or None."""
@@ -641,29 +664,22 @@ class Repo:
         is derived from the one this unit holds instead of being read back. Values are
         the model's types (datetimes, enums, bools).
         """
-        unknown = fields.keys() - _UPDATABLE
-        if unknown:
-            raise ValueError(f"not updatable: {sorted(unknown)}")
         columns: list[object] = []
-        model: dict[str, Any] = {}
-        for name, value in fields.items():
-            columns.append(value)
-            model[name] = value
-            if isinstance(value, datetime):
-                columns[-1], model[name] = value.timestamp(), _utc(value)
-            elif isinstance(value, tuple):
-                columns[-1] = text = _reasons(value)
-                model[name] = _reasons_back(text)
-        # Column names come from the whitelist above, never from input.
-        assignments = ", ".join(f"{name} = ?" for name in fields)
-        cursor = self.conn.execute(
-            f"UPDATE questions SET {assignments} WHERE id = ?", (*columns, question.id)
-        )
-        if cursor.rowcount != 1:
-            raise LookupError(f"question {question.id} vanished")
         # The version this unit last saw is the base, whichever copy the caller holds.
         base = self._questions.get(question.id, question)
-        new = self._questions[question.id] = replace(base, **model)
+        model = list(_question_values(base))
+        for name, value in fields.items():
+            columns.append(value)
+            if isinstance(value, datetime):
+                columns[-1], value = value.timestamp(), _utc(value)
+            elif isinstance(value, tuple):
+                columns[-1] = text = _reasons(value)
+                value = _reasons_back(text)
+            model[_QUESTION_FIELD[name]] = value
+        cursor = self.conn.execute(_update_sql(tuple(fields)), (*columns, question.id))
+        if cursor.rowcount != 1:
+            raise LookupError(f"question {question.id} vanished")
+        new = self._questions[question.id] = Question(*model)
         return new
 
     def asked_by(
@@ -774,9 +790,19 @@ class Repo:
         return [(_must(r[0]), r[1], r[2], r[3]) for r in rows]
 
     def asked_between(
-        self, start: datetime, end: datetime, channels: Iterable[str] | None = None
+        self,
+        start: datetime,
+        end: datetime,
+        channels: Iterable[str] | None = None,
+        *,
+        after: Question | None = None,
+        limit: int | None = None,
     ) -> list[Question]:
-        """Questions asked in [start, end), dismissed ones left out, oldest first."""
+        """Questions asked in [start, end), dismissed ones left out, oldest first.
+
+        `limit` reads a page at a time: the next page starts `after` the last question
+        of the one before.
+        """
         sql = (
             f"SELECT {QUESTION_COLUMNS} FROM questions "
             "WHERE asked_at >= ? AND asked_at < ? AND state <> 'dismissed'"
@@ -786,13 +812,19 @@ class Repo:
         if wanted:
             sql += f" AND watched_channel IN ({', '.join('?' * len(wanted))})"
             params += wanted
+        if after is not None:
+            sql += " AND (asked_at > ? OR (asked_at = ? AND id > ?))"
+            params += [after.asked_at.timestamp(), after.asked_at.timestamp(), after.id]
+        sql += " ORDER BY asked_at, id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
         # Row by row, sharing the strings that repeat from row to row (channel, asker,
         # calendar...): a replay reads every question at the end, and this list is then
         # the largest thing it holds.
         shared: dict[str, str] = {}
         return [
-            _row_to_question(_shared_strings(r, shared))
-            for r in self.conn.execute(sql + " ORDER BY asked_at", params)
+            _row_to_question(_shared_strings(r, shared)) for r in self.conn.execute(sql, params)
         ]
 
     @staticmethod
@@ -1116,10 +1148,16 @@ class Store:
         return await self.read(Repo.count_waiting, channel, channels=channels)
 
     async def asked_between(
-        self, start: datetime, end: datetime, channels: Iterable[str] | None = None
+        self,
+        start: datetime,
+        end: datetime,
+        channels: Iterable[str] | None = None,
+        *,
+        after: Question | None = None,
+        limit: int | None = None,
     ) -> list[Question]:
-        """Questions asked in [start, end), dismissed ones left out."""
-        return await self.read(Repo.asked_between, start, end, channels)
+        """Questions asked in [start, end), dismissed ones left out (a page: `Repo`)."""
+        return await self.read(Repo.asked_between, start, end, channels, after=after, limit=limit)
 
     async def next_due_at(self) -> datetime | None:
         """When the sweep next has something to do."""
