@@ -1,10 +1,11 @@
 """Replay speed and memory: a synthetic Slack export through `frontline replay`'s pipeline.
 
 Writes a synthetic export of `--messages` posts (or reuses `--export`), replays it as
-`frontline replay` does, and prints messages per second and peak memory, beside the
+`frontline replay` does, with one process and with one per processor (`--workers`),
+each in a fresh interpreter, and prints messages per second and peak memory, beside the
 baseline of only reading the export (the floor: parsing, no decisions). Peak memory is
-given twice: while the messages are replayed, and at the end, when the result holds
-every question (as `frontline replay` must, for its report).
+given twice: while the messages are replayed (each worker's, when split), and at the
+end, when the result holds every question (as `frontline replay` must, for its report).
 
     .venv/bin/python bench/replay_speed.py --messages 100000
     .venv/bin/python bench/export_tools.py synth --messages 1000000 --out /dev/shm/synth1m

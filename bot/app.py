@@ -67,10 +67,10 @@ def instance_id() -> str:
 def build_router() -> Router[Context]:
     """A router with every feature handler registered."""
     from bot import telemetry
-    from handlers import commands, escalate, nudge, summary, watch
+    from handlers import commands, escalate, housekeeping, nudge, summary, watch
 
     router: Router[Context] = Router()
-    for feature in (watch, nudge, commands, summary, escalate):
+    for feature in (watch, nudge, commands, summary, escalate, housekeeping):
         feature.setup(router)
     telemetry.setup(router)
     return router

@@ -316,7 +316,8 @@ def render_report(result: ReplayResult, title: str, link: Callable[[Question], s
         "",
         f"{result.messages:,} messages from {result.start:%Y-%m-%d} to {result.end:%Y-%m-%d} "
         f"({span_days} days), {len(result.channel_names)} channels, "
-        f"replayed in {result.elapsed:.1f} s.",
+        f"replayed in {result.elapsed:.1f} s"
+        f"{f' by {result.workers} processes' if result.workers > 1 else ''}.",
         "",
         "## Figures",
         "",

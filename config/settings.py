@@ -282,6 +282,9 @@ class BotConfig(_Strict):
     # How long a process holds a message it is sending (the outbox) before another
     # replica may take it over, should the first have died.
     outbox_lease: Duration = timedelta(minutes=2)
+    # How long sent (and given-up) posts stay in the outbox as history before the hourly
+    # housekeeping removes them; the ones still to be sent always stay.
+    outbox_keep: Duration = timedelta(days=30)
 
 
 class Settings(BaseSettings):

@@ -141,3 +141,13 @@ def counts(repo: Repo) -> dict[str, int]:
         str(state): int(n)
         for state, n in repo._all("SELECT state, COUNT(*) FROM outbox GROUP BY state")
     }
+
+
+def prune(repo: Repo, before: datetime, limit: int = 5000) -> int:
+    """Remove up to `limit` rows sent or given up that were created before `before`."""
+    rows = repo._all(
+        "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE state <> 'pending' "
+        "AND created_at < ? LIMIT ?) RETURNING id",
+        (before.timestamp(), limit),
+    )
+    return len(rows)

@@ -184,3 +184,31 @@ async def test_a_replay_sends_without_rows(settings: Settings, database: str) ->
         assert await app.ctx.outbox.deliver(app.ctx, claim=False) == 1
         assert await app.ctx.store.read(states) == {}
         assert len(platform.sent("post")) == 1
+
+
+async def test_housekeeping_removes_old_sent_posts_and_keeps_what_waits(world: World) -> None:
+    """After `outbox_keep` a sent or given-up post's row goes; one still to send stays."""
+    post = world.platform.post
+
+    async def refusing(channel: ChannelRef, sent: Post) -> MessageRef:
+        if "busy" in sent.text:
+            raise PlatformError("503", retryable=True)
+        if "gone" in sent.text:
+            raise PlatformError("not_in_channel")
+        return await post(channel, sent)
+
+    world.platform.post = refusing  # type: ignore[method-assign]
+    for key in ("old:sent", "old:gone", "old:busy"):
+        assert await record(world, a_send(key))
+    await world.app.ctx.outbox.deliver(world.app.ctx)
+    assert await world.store.read(states) == {"sent": 1, "failed": 1, "pending": 1}
+    world.clock.advance(world.app.ctx.settings.bot.outbox_keep + timedelta(hours=1))
+    assert await record(world, a_send("new:sent"))
+    assert await world.app.ctx.outbox.deliver(world.app.ctx, claim=False) == 1
+
+    await world.app.run_job("housekeeping")
+
+    keys = await world.store.read(
+        lambda repo: [row[0] for row in repo._all("SELECT send_key FROM outbox ORDER BY id")]
+    )
+    assert keys == ["old:busy", "new:sent"]
