@@ -14,6 +14,8 @@ or refused for good (no access to the channel), is logged with its context and d
 from __future__ import annotations
 
 import base64
+import heapq
+import itertools
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -101,22 +103,28 @@ class Outbox:
         # A replay posts nothing anywhere: its sends need no crash safety, and a row per
         # nudge would double the cost of replaying a million messages.
         self.durable = durable
-        # Rows this process recorded and leased, waiting for their commit's delivery.
-        self._ready: list[tuple[OutboxRow, Send]] = []
+        # Rows this process recorded and leased, waiting for their commit's delivery: a
+        # heap by the moment each was decided (then by order recorded), because a replay's
+        # unit of work records hundreds at several moments and delivers them moment by moment.
+        self._ready: list[tuple[datetime, int, OutboxRow, Send]] = []
+        self._recorded = itertools.count()
 
     def add(self, repo: Repo, send: Send, at: datetime) -> bool:
         """Record `send` in the current unit of work; False if its key was recorded before."""
         if not self.durable:
             kept = OutboxRow(0, send.key, send.kind, send.platform, "", at, 1)
-            repo.on_commit.append(lambda: self._ready.append((kept, send)))
+            repo.on_commit.append(lambda: self._keep(kept, send))
             return True
         row = sql.insert_leased(
             repo, send.key, send.kind, send.platform, encode(send), at, self.owner, at + self.lease
         )
         if row is None:
             return False
-        repo.on_commit.append(lambda: self._ready.append((row, send)))
+        repo.on_commit.append(lambda: self._keep(row, send))
         return True
+
+    def _keep(self, row: OutboxRow, send: Send) -> None:
+        heapq.heappush(self._ready, (row.created_at, next(self._recorded), row, send))
 
     @property
     def has_ready(self) -> bool:
@@ -141,10 +149,10 @@ class Outbox:
             # A replay's unit may decide sweeps at several moments: each send waits
             # for the virtual clock to reach the moment it was decided at.
             now = ctx.now()
-            batch: list[tuple[OutboxRow, Send | None]] = [
-                item for item in self._ready if item[0].created_at <= now
-            ]
-            self._ready = [item for item in self._ready if item[0].created_at > now]
+            batch: list[tuple[OutboxRow, Send | None]] = []
+            while self._ready and self._ready[0][0] <= now:
+                _, _, row, send = heapq.heappop(self._ready)
+                batch.append((row, send))
             more = bool(batch) and claim  # then look for due rows nobody holds
             if not batch and claim:
                 rows = await ctx.store.write(
