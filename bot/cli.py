@@ -18,6 +18,7 @@ from bot.core.platform import PlatformError
 from bot.logs import LOG_FORMATS, setup_logging
 from bot.metrics import figures
 from bot.ops_http import DEFAULT_OPS_PORT, Ops, RouteHost, serve
+from bot.storage.cipher import KEYS_VARIABLE
 from bot.storage.migrate import MigrationError
 from bot.storage.url import DatabaseError, describe
 from config.settings import ConfigError, Settings, demo_config, load_settings, parse_duration
@@ -48,6 +49,8 @@ def _setup_logging(settings: Settings, fmt: str = "text") -> None:
         settings.slack_client_secret,
     )
     values = [s.get_secret_value() for s in secrets if s] + [os.environ.get("PGPASSWORD", "")]
+    # The keys that encrypt stored Slack tokens (bot/storage/cipher.py).
+    values += [key.strip() for key in os.environ.get(KEYS_VARIABLE, "").split(",")]
     setup_logging(settings.bot.log_level, fmt, values)
 
 

@@ -347,7 +347,10 @@ class Settings(BaseSettings):
 
     def channel(self, platform: str, channel_id: str) -> ChannelConfig | None:
         """The configuration of a watched channel, or None when it is not watched."""
-        return self._index.get((platform, channel_id))
+        # Asked several times per event and per nudge: reading the private attribute
+        # through pydantic's __getattr__ would cost more than the lookup itself.
+        index: dict[tuple[str, str], ChannelConfig] = self.__pydantic_private__["_index"]  # type: ignore[index]
+        return index.get((platform, channel_id))
 
     def destination(self, name: str) -> DestinationConfig | None:
         """The escalation destination called `name`."""

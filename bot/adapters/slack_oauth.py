@@ -21,7 +21,9 @@ runs slack-bolt's own OAuth support instead of one SLACK_BOT_TOKEN:
 
 Bot tokens are secrets: they are stored in the database (that is what an installation
 store is), never put in a record's repr, and redacted from slack_sdk's debug log, which
-would otherwise print `oauth.v2.access` answers whole.
+would otherwise print `oauth.v2.access` answers whole. With FRONTLINE_TOKEN_KEYS set they
+are stored encrypted (`bot.storage.cipher`); without it they are stored as they are, and
+the adapter says so once at start.
 """
 
 from __future__ import annotations
@@ -63,9 +65,10 @@ from bot.core.model import ChannelRef, Message, MessageRef, Post, UserRef
 from bot.core.platform import PlatformError
 from bot.logs import Redactor
 from bot.storage import installations as sql
+from bot.storage.cipher import KEYS_VARIABLE, TokenCipher, TokenKeyError
 from bot.storage.installations import BotRecord, InstallationRecord
 from bot.storage.repos import Repo, Store
-from config.settings import Settings
+from config.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -260,10 +263,12 @@ class SqlInstallationStore(_Bound, AsyncInstallationStore):
 
     `changed` is told the team id after every write, so this process drops what it
     cached of that workspace at once (other replicas re-read within their recheck time).
+    Tokens go through `cipher` both ways: encrypted in the database when it has keys.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, cipher: TokenCipher) -> None:
         super().__init__()
+        self.cipher = cipher
         self.changed: Callable[[str], None] = lambda team: None
 
     @property
@@ -277,9 +282,9 @@ class SqlInstallationStore(_Bound, AsyncInstallationStore):
         bot = installation.to_bot() if installation.bot_token else None
 
         def save(repo: Repo) -> None:
-            sql.save_installation(repo, record)
+            sql.save_installation(repo, record, cipher=self.cipher)
             if bot is not None:
-                sql.save_bot(repo, record_of_bot(bot))
+                sql.save_bot(repo, record_of_bot(bot), cipher=self.cipher)
 
         await self.store.write(save)
         self.changed(record.team_id)
@@ -294,7 +299,7 @@ class SqlInstallationStore(_Bound, AsyncInstallationStore):
     async def async_save_bot(self, bot: Bot) -> None:
         """Store a workspace's bot (after a token refresh)."""
         record = record_of_bot(bot)
-        await self.store.write(sql.save_bot, record)
+        await self.store.write(sql.save_bot, record, cipher=self.cipher)
         self.changed(record.team_id)
 
     async def async_find_bot(
@@ -306,7 +311,10 @@ class SqlInstallationStore(_Bound, AsyncInstallationStore):
     ) -> Bot | None:
         """The bot of a workspace (or org), or None when the app is not installed there."""
         found = await self.store.read(
-            sql.find_bot, enterprise_id or "", _team_key(team_id, is_enterprise_install)
+            sql.find_bot,
+            enterprise_id or "",
+            _team_key(team_id, is_enterprise_install),
+            cipher=self.cipher,
         )
         return None if found is None else bot_of_record(found)
 
@@ -324,6 +332,7 @@ class SqlInstallationStore(_Bound, AsyncInstallationStore):
             enterprise_id or "",
             _team_key(team_id, is_enterprise_install),
             user_id,
+            cipher=self.cipher,
         )
         return None if found is None else installation_of_record(found)
 
@@ -353,11 +362,11 @@ class SqlInstallationStore(_Bound, AsyncInstallationStore):
 
     async def installed(self) -> list[BotRecord]:
         """Every workspace's bot."""
-        return await self.store.read(sql.bots)
+        return await self.store.read(sql.bots, cipher=self.cipher)
 
     async def bot_for_team(self, team_id: str) -> BotRecord | None:
         """The bot answering for a workspace id, whatever its enterprise."""
-        found = await self.store.read(sql.bots_of_team, team_id)
+        found = await self.store.read(sql.bots_of_team, team_id, cipher=self.cipher)
         return found[0] if found else None
 
 
@@ -695,19 +704,23 @@ class OAuthCredentials:
 
 
 class SlackOAuth:
-    """Several workspaces for one Slack adapter: stores, bolt's OAuth settings, platforms."""
+    """Several workspaces for one Slack adapter: stores, bolt's OAuth settings, platforms.
+
+    `cipher` seals the tokens stored (`TokenCipher.from_env()`: FRONTLINE_TOKEN_KEYS).
+    """
 
     def __init__(
         self,
         settings: Settings,
         credentials: OAuthCredentials,
         *,
+        cipher: TokenCipher,
         api_url: str | None = None,
         history_pages: int = 5,
         recheck: float = 30.0,
     ) -> None:
         self.credentials = credentials
-        self.installations = SqlInstallationStore()
+        self.installations = SqlInstallationStore(cipher)
         self.states = SqlOAuthStateStore(credentials.state_seconds)
         rotator = AsyncTokenRotator(
             client_id=credentials.client_id,
@@ -837,8 +850,23 @@ class SlackOAuth:
         web_app.router.add_get(REDIRECT_PATH, redirect)
 
     async def start(self, store: Store) -> int:
-        """Bind to the database; returns how many workspaces are installed."""
+        """Bind to the database; returns how many workspaces are installed.
+
+        Says once, as a warning, when tokens are going to be stored unencrypted.
+        """
         self.bind(store)
+        cipher = self.installations.cipher
+        if not cipher.encrypts:
+            log.warning(
+                "Slack tokens are stored unencrypted: set %s to encrypt them at rest "
+                "(README: Deploy > Environment)",
+                KEYS_VARIABLE,
+            )
+        resealed = await store.write(sql.reseal, cipher=cipher)
+        if resealed:
+            log.info(
+                "Slack tokens: %d stored value(s) encrypted again with the first key", resealed
+            )
         installed = await self.installations.installed()
         return len(installed)
 
@@ -878,14 +906,22 @@ def oauth_from_env(
 ) -> SlackOAuth | None:
     """Several-workspace mode when SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are both set.
 
-    SLACK_REDIRECT_URI names the redirect URL when the app lists more than one.
+    SLACK_REDIRECT_URI names the redirect URL when the app lists more than one;
+    FRONTLINE_TOKEN_KEYS encrypts the tokens stored (a malformed key is a ConfigError
+    naming the variable, never its value).
     """
     client_id, client_secret = settings.slack_client_id, settings.slack_client_secret
     if client_id is None or client_secret is None:
         return None
+    try:
+        cipher = TokenCipher.from_env()
+    except TokenKeyError as exc:
+        raise ConfigError([str(exc)]) from None
     credentials = OAuthCredentials(
         client_id.get_secret_value(),
         client_secret.get_secret_value(),
         redirect_uri=os.environ.get("SLACK_REDIRECT_URI") or None,
     )
-    return SlackOAuth(settings, credentials, api_url=api_url, history_pages=history_pages)
+    return SlackOAuth(
+        settings, credentials, cipher=cipher, api_url=api_url, history_pages=history_pages
+    )
