@@ -6,15 +6,17 @@ import asyncio
 import io
 import multiprocessing
 import os
+import pickle
 import signal
-from dataclasses import replace
-from datetime import timedelta
+from dataclasses import fields, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot import replay_workers
 from bot.cli import main
+from bot.core.model import MessageRef, Question, QuestionState, ResponderRole, Stage
 from bot.imports import open_export
 from bot.imports.common import ConversationSize
 from bot.replay import ReplayOptions, ReplayResult, replay, write_results
@@ -65,6 +67,22 @@ def assert_same(one: ReplayResult, many: ReplayResult, workers: int) -> None:
 def any_size_splits(monkeypatch: pytest.MonkeyPatch) -> None:
     """Small test exports are split too (a real one needs megabytes per part)."""
     monkeypatch.setattr(replay_workers, "MIN_PART_BYTES", 1)
+
+
+def test_a_question_crosses_between_processes_whole() -> None:
+    """Workers pickle their questions to the parent: every field comes back as it was."""
+    at = datetime(2024, 3, 5, 9, tzinfo=UTC)
+    question = Question(
+        7, MessageRef("slack", "T1", "C1", "1.5"), "C1", "U1", "Ana", "how?", 0.8,
+        ("ends with '?'", "asks how"), at, QuestionState.ANSWERED, Stage.WARNED, True, 3600,
+        "support", at, at, None, at, "U2", "2.5", ResponderRole.STAFF, "reply", 61.0, 30.5,
+        at, "U3", at, 2, 3,
+    )  # fmt: skip
+    copy = pickle.loads(pickle.dumps(question))
+    assert copy == question
+    assert [getattr(copy, f.name) for f in fields(Question)] == [
+        getattr(question, f.name) for f in fields(Question)
+    ]
 
 
 def test_split_balances_bytes_and_keeps_threads_with_their_channel(any_size_splits: None) -> None:
