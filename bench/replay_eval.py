@@ -20,7 +20,8 @@ import csv
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,8 @@ class Scores:
     ttfr_close: int = 0
     ttfr_both: int = 0
     same_responder: int = 0
+    # How the questions' first responses were recognised: reply, mention, name, ...
+    kinds: dict[str, int] = field(default_factory=dict)
     # The same against a second reading of the truth (IRC: replies to the asker's own
     # follow-ups count), or None when the source has only one.
     also: Scores | None = None
@@ -164,6 +167,7 @@ async def run_source(name: str, src: Path, tmp: Path) -> Scores:
     lines = [result_line(q) for q in result.questions] + result.not_questions
     s = score(name, result, truth, labelled(name, keys), texts_of(lines))
     s.seconds = elapsed
+    s.kinds = dict(Counter(q.response_kind for q in result.questions if q.response_kind))
     if name == "irc":
         s.also = Scores(name, result.messages, elapsed, len(result.questions))
         asked = {f"{q.watched_channel}:{q.ref.message}": result_line(q) for q in result.questions}
@@ -191,6 +195,9 @@ def report(scores: list[Scores]) -> None:
                 f"({s.ttfr_close} of {s.ttfr_both}); same first responder: "
                 f"{s.same_responder / s.ttfr_both:.3f}"
             )
+        if s.kinds:
+            by_kind = ", ".join(f"{kind} {n}" for kind, n in sorted(s.kinds.items()))
+            print(f"  first responses by how they were recognised: {by_kind}")
         if s.also is not None and s.also.compared and s.also.ttfr_both:
             a = s.also
             print(

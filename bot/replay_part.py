@@ -133,6 +133,8 @@ async def play_part(
         ) as app:
             # Nobody scrapes a replay's metrics; timing every event would cost ~10%.
             app.ctx.router.telemetry = None
+            # The reader yields in time order (a message out of order is skipped).
+            app.ctx.tracker.in_order = True
             if options.database is None:
                 # A scratch database: losing it in a crash loses nothing.
                 await app.ctx.store.read(_no_sync)

@@ -50,7 +50,7 @@ from bot.core.model import (
 )
 from bot.detect import Detection, detect_question
 from bot.hours import Calendar
-from bot.storage import early
+from bot.storage import early, names
 from bot.storage.early import EarlyFact, FactKind
 from bot.storage.repos import Added, NewQuestion, Repo, StoredMessage
 from config.settings import ChannelConfig, Settings
@@ -90,6 +90,10 @@ class Tracker:
         tracking = settings.tracking
         self._ack = frozenset(e.strip(":") for e in tracking.ack_reactions)
         self._resolve = frozenset(e.strip(":") for e in tracking.resolve_reactions)
+        # Messages are known to arrive in time order (a replay reads its export so):
+        # nothing can have been stored after a question before it arrives, and the
+        # lookups for early answers are skipped.
+        self.in_order = False
 
     def watching(self, message: Message) -> ChannelConfig | None:
         """The channel configuration when `message` is in a watched channel and human."""
@@ -428,13 +432,17 @@ class Tracker:
         # Replies and "@asker" answers can arrive before the question (retries, backfill);
         # they count, in time order with the reactions and deletes that came early too.
         window = config.mention_window or self.settings.tracking.mention_window
-        stored = early.stored_before(
-            repo,
-            question.ref,
-            question.watched_channel,
-            question.asker,
-            asked_at,
-            asked_at + max(window, CONVERSATION),
+        stored = (
+            early.NOTHING_STORED
+            if self.in_order
+            else early.stored_before(
+                repo,
+                question.ref,
+                question.watched_channel,
+                question.asker,
+                asked_at,
+                asked_at + max(window, CONVERSATION),
+            )
         )
         if stored.mentions:
             events += self._in_conversation(repo, question, stored.mentions)
@@ -556,27 +564,29 @@ class Tracker:
     def _mentions_answer(
         self, repo: Repo, message: Message, config: ChannelConfig, author_is_staff: bool
     ) -> tuple[list[QuestionEvent], bool]:
-        """An in-channel message mentioning a recent asker counts as a response to them.
+        """An in-channel message addressing a recent asker counts as a response to them.
 
-        Returns the responses recorded (questions asked within the mention window), and
-        whether the message addresses someone who asked here within the last day, which
-        makes it part of their conversation rather than a new question. A mention from
-        someone the asker has been helping answers nothing (`_helped_by`); the asker
-        mentioning someone may show that they answered (`_acknowledged`).
+        Addressing is a mention, or the asker's display name in plain text ("bob, try
+        this", "thanks bob": `_named_askers`). Returns the responses recorded
+        (questions asked within the mention window), and whether the message addresses
+        someone who asked here within the last day (by name: someone still waiting),
+        which makes it part of their conversation rather than a new question. A message
+        from someone the asker has been helping answers nothing (`_helped_by`); the
+        asker mentioning someone may show that they answered (`_acknowledged`).
         """
-        if not message.mentions:
-            return [], False
         window = config.mention_window or self.settings.tracking.mention_window
+        named = self._named_askers(repo, message, window)
+        if not message.mentions and not named:
+            return [], False
         events: list[QuestionEvent] = []
         replying = False
-        response = Response(
-            message.author.user, author_is_staff, message.posted_at, "mention", message.ref.message
-        )
         mentioned = [m for m in dict.fromkeys(message.mentions) if m != message.author.user]
         # Everything is looked up before anything is recorded: what this message answers
         # must not change how the rest of it is read.
         answered: list[tuple[Question, Response]] = []
-        for user in mentioned:
+        targets = [(user, "mention", "") for user in mentioned]
+        targets += [(user, "name", form) for user, form in named.items()]
+        for user, kind, form in targets:
             asked, waiting = repo.mention_targets(
                 message.ref.platform,
                 message.ref.space,
@@ -586,7 +596,15 @@ class Tracker:
                 message.posted_at - window,
                 message.posted_at,
             )
+            if form:
+                # Their name as a word of their own question ("how do I configure
+                # redwood routes?" by Redwood) is that word again, not an address.
+                waiting = [q for q in waiting if not names.used_in(q.text, form)]
+                asked = bool(waiting)
             replying = replying or asked
+            response = Response(
+                message.author.user, author_is_staff, message.posted_at, kind, message.ref.message
+            )
             answered += [
                 (question, response)
                 for question in waiting
@@ -599,6 +617,29 @@ class Tracker:
         for question, response in answered:
             events += self._first_response(repo, question, response)
         return events, replying
+
+    def _named_askers(self, repo: Repo, message: Message, window: timedelta) -> dict[str, str]:
+        """Who asked here within `window`, still waits, and is named in the message's text.
+
+        Each with the form of their name the text uses. Slack and Discord members write
+        "bob, try…" or "bob try…" as often as "@bob"; on IRC a name is all there is.
+        Only distinctive names count, where an address stands (bot/storage/names.py): a
+        post saying "help" or "max" addresses nobody called Help or Max. Mentioned users
+        are left to the mention rule; the author naming themselves is no answer. Only in
+        order: the text of a post is not stored, so a post naming someone before their
+        question arrives answers nothing.
+        """
+        if not message.text:
+            return {}
+        ref = message.ref
+        askers = names.waiting_askers(
+            repo, ref.platform, ref.space, message.config_channel, message.posted_at, window
+        )
+        if not askers:
+            return {}
+        author, mentions = message.author.user, message.mentions
+        others = [(user, name) for user, name in askers if user != author and user not in mentions]
+        return names.names_in(message.text, others)
 
     def _acknowledged(
         self, repo: Repo, message: Message, mentioned: list[str], window: timedelta

@@ -14,6 +14,7 @@ Functions take the unit of work's `Repo`, like every other piece of SQL.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -100,7 +101,10 @@ class StoredBefore:
     """
 
     reply: StoredMessage | None
-    mentions: list[StoredMessage]
+    mentions: Sequence[StoredMessage]
+
+
+NOTHING_STORED = StoredBefore(None, ())
 
 
 def stored_before(

@@ -430,28 +430,24 @@ async def test_one_reply_can_acknowledge_an_answer_and_answer_back(world: World)
     assert (await world.question(theirs)).first_responder == "maria"
 
 
+async def maria_helps_sven(world: World) -> tuple[MessageRef, MessageRef]:
+    """Maria asks; a minute later Sven asks too, and a minute after that Maria answers him.
+
+    Returns Maria's question and Sven's.
+    """
+    q = await world.post("help", "maria", QUESTION)
+    await world.advance(minutes=1)
+    theirs = await world.post("help", "sven", "How do I export the audit log?")
+    await world.advance(minutes=1)
+    await world.post("help", "maria", "@sven Admin > Audit > Export", mentions=("sven",))
+    return q, theirs
+
+
 async def test_asker_turning_to_someone_who_asked_something_else_answers_nothing(
     world: World,
 ) -> None:
     """When the asker helps another member, that member's own question is no answer."""
-    q = await world.post("help", "maria", QUESTION)
-    await world.advance(minutes=1)
-    theirs = await world.post("help", "sven", "How do I export the audit log?")
-    await world.advance(minutes=1)
-    await world.post("help", "maria", "@sven Admin > Audit > Export", mentions=("sven",))
-    assert (await world.question(q)).first_response_at is None
-    assert (await world.question(theirs)).first_responder == "maria"
-
-
-async def test_thanks_from_someone_the_asker_helped_is_no_answer(world: World) -> None:
-    """A member the asker answered, replying "@maria thanks", has not answered maria."""
-    q = await world.post("help", "maria", QUESTION)
-    await world.advance(minutes=1)
-    theirs = await world.post("help", "sven", "How do I export the audit log?")
-    await world.advance(minutes=1)
-    await world.post("help", "maria", "@sven Admin > Audit > Export", mentions=("sven",))
-    await world.advance(minutes=1)
-    await world.post("help", "sven", "@maria thanks, got it", mentions=("maria",))
+    q, theirs = await maria_helps_sven(world)
     assert (await world.question(q)).first_response_at is None
     assert (await world.question(theirs)).first_responder == "maria"
 
