@@ -31,6 +31,7 @@ from tests.bot.imports.test_discord_export import (
     text_channel,
     thread_channel,
 )
+from tests.bot.imports.test_slack_export import zip_folder
 
 
 def results(result: ReplayResult) -> str:
@@ -118,6 +119,18 @@ async def test_a_slack_export_split_over_three_processes_gives_the_same_lines(
     assert len(one.questions) > 1000
     assert one.nudges > 500
     assert any(line["state"] == "not_a_question" for line in one.not_questions)
+
+
+async def test_a_zipped_export_splits_like_its_folder(
+    tmp_path: Path, any_size_splits: None
+) -> None:
+    """Each worker reads its channels from the zip itself (the sizes come from its index)."""
+    export = tmp_path / "synth"
+    tools().write_slack_export(export, tools().synthetic_events(1500))
+    zipped = zip_folder(export, tmp_path / "synth.zip", prefix="acme export/")
+    folder = await replay(ReplayOptions(export, progress=False, workers=1))
+    many = await replay(ReplayOptions(zipped, progress=False, workers=2))
+    assert_same(folder, many, 2)
 
 
 async def test_the_end_is_the_last_message_of_the_whole_export(
