@@ -125,17 +125,15 @@ def waiting_askers(
 
     Only those still waiting: no first response yet, neither dismissed nor resolved;
     oldest question first, each asker once. Read for every top-level post of a watched
-    channel, through the index of questions by time (`questions_asked`): the questions
-    asked within the window are few. SQLite's planner would rather walk the channel's
-    whole history by asker (`questions_by_asker`); a unary `+` keeps the channel's terms
-    out of its choice. PostgreSQL's planner, which has statistics, picks the time index
-    by itself.
+    channel, through the partial index of waiting questions by channel and time
+    (migrations/0009): it reads only the channel's waiting questions of the window,
+    however many other channels and workspaces share the database. Its conditions are
+    repeated here word for word so that SQLite sees the index applies.
     """
     end = until.timestamp()
-    plus = "" if repo.postgres else "+"
     rows = repo._all(
         "SELECT asker, asker_name FROM questions "
-        f"WHERE {plus}platform = ? AND {plus}space = ? AND {plus}watched_channel = ? "
+        "WHERE platform = ? AND space = ? AND watched_channel = ? "
         "AND asked_at >= ? AND asked_at <= ? AND first_response_at IS NULL "
         "AND state IN ('open', 'snoozed') ORDER BY asked_at",
         (platform, space, watched_channel, end - window.total_seconds(), end),
