@@ -31,7 +31,7 @@ from export_tools import synthetic_events, write_slack_export
 
 from bot.imports import open_export
 from bot.replay import ReplayOptions, replay
-from bot.replay_workers import available_cpus
+from bot.replay_workers import default_workers
 from bot.storage.repos import Store
 
 
@@ -91,8 +91,8 @@ def main() -> int:
     parser.add_argument("--export", type=Path, help="replay this export instead of a new one")
     parser.add_argument(
         "--workers",
-        default=f"1,{available_cpus()}",
-        help="comma-separated worker counts to measure (default: 1 and one per processor)",
+        default=f"1,{default_workers()}",
+        help="comma-separated worker counts to measure (default: 1 and the replay's default)",
     )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()

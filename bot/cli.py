@@ -347,7 +347,7 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--workers",
         type=_positive,
-        help="processes for a big export, split by channel (default: one per processor)",
+        help="processes for a big export, split by channel (default: one per processor, up to 8)",
     )
     replay.set_defaults(fn=cmd_replay)
     mig = sub.add_parser("migrate", parents=[common], help="apply pending database migrations")

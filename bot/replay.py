@@ -26,7 +26,7 @@ from bot.imports import open_export
 from bot.imports.common import ExportReader, ImportProblem
 from bot.metrics import Figures, compute
 from bot.replay_part import PartOptions, Played, play_part
-from bot.replay_workers import available_cpus, play_in_workers, split
+from bot.replay_workers import default_workers, play_in_workers, split
 from config.settings import (
     ALWAYS_OPEN,
     Settings,
@@ -61,7 +61,7 @@ class ReplayOptions:
     # export); ":memory:" or a path keep the database where asked.
     database: str | None = None
     progress: bool | None = None  # None: only when stderr is a terminal
-    workers: int | None = None  # processes for a big export; None: one per processor
+    workers: int | None = None  # processes for a big export; None: one per processor, up to 8
 
 
 @dataclass(repr=False)
@@ -172,7 +172,7 @@ async def replay(options: ReplayOptions) -> ReplayResult:
         all_messages=options.all_messages,
         database=options.database,
     )
-    workers = options.workers or available_cpus()
+    workers = options.workers or default_workers()
     # A database the caller wants to keep is one file: one process writes it.
     parts = split(reader.sizes(), workers) if options.database is None else []
     if len(parts) > 1:

@@ -37,12 +37,22 @@ from config.settings import Settings
 MIN_PART_BYTES = 4_000_000
 
 
+# Each worker holds its own interpreter and scratch database (about 80 MB): on a big
+# machine the default stops here, and `--workers` goes further when asked.
+DEFAULT_MOST = 8
+
+
 def available_cpus() -> int:
     """The processors this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def default_workers() -> int:
+    """One worker per processor, up to `DEFAULT_MOST`."""
+    return min(available_cpus(), DEFAULT_MOST)
 
 
 def split(sizes: list[ConversationSize], workers: int) -> list[list[str]]:
