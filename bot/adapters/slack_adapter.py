@@ -1429,7 +1429,7 @@ class SlackAdapter:
         self._frontline = app
         self._slack.telemetry = app.ctx.telemetry
         if self.oauth is not None:
-            installed = await self.oauth.start(app.ctx.store)
+            installed = await self.oauth.start(app.ctx.store, app.ctx.clock)
             log.info("Slack: several workspaces (OAuth), installed in %d so far", installed)
         else:
             await self._connect()

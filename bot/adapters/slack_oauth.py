@@ -61,6 +61,7 @@ from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 
 from bot.adapters.slack_adapter import SlackPlatform, make_client
 from bot.adapters.slack_links import PLATFORM, parse_permalink
+from bot.core.clock import Clock, SystemClock
 from bot.core.model import ChannelRef, Message, MessageRef, Post, UserRef
 from bot.core.platform import PlatformError
 from bot.logs import Redactor
@@ -737,6 +738,7 @@ class SlackOAuth:
             recheck=recheck,
         )
         self.revocations = AsyncTokenRevocationListeners(self.installations)
+        self.clock: Clock = SystemClock()
         redact_sdk_logs(log)
 
     def bind(self, store: Store) -> None:
@@ -809,10 +811,20 @@ class SlackOAuth:
         async def uninstalled(context: AsyncBoltContext) -> None:
             await self.revocations.handle_app_uninstalled_events(context)
             team = context.team_id or ""
+            # Nothing about its questions can be posted there any more: no more nudges.
+            paused = (
+                await self.installations.store.write(
+                    Repo.pause_space, PLATFORM, team, self.clock.now(), "workspace uninstalled"
+                )
+                if team
+                else 0
+            )
             log.warning(
                 "Slack workspace %s uninstalled Frontline: its installation is deleted; its "
-                "questions stay as history and nothing more is posted there",
+                "questions stay as history (%d still waiting, no longer nudged) and nothing "
+                "more is posted there",
                 team or f"org {context.enterprise_id}",
+                paused,
             )
 
         async def revoked(event: dict[str, Any], context: AsyncBoltContext) -> None:
@@ -849,11 +861,13 @@ class SlackOAuth:
         web_app.router.add_get(INSTALL_PATH, install)
         web_app.router.add_get(REDIRECT_PATH, redirect)
 
-    async def start(self, store: Store) -> int:
+    async def start(self, store: Store, clock: Clock | None = None) -> int:
         """Bind to the database; returns how many workspaces are installed.
 
         Says once, as a warning, when tokens are going to be stored unencrypted.
         """
+        if clock is not None:
+            self.clock = clock
         self.bind(store)
         cipher = self.installations.cipher
         if not cipher.encrypts:

@@ -744,6 +744,22 @@ class Repo:
         )
         return [self._question(r) for r in rows]
 
+    def pause_space(self, platform: str, space: str, at: datetime, reason: str) -> int:
+        """Stop the sweep for a workspace's waiting questions; how many there were.
+
+        For a workspace that uninstalled the bot: its warnings and nudges could not be
+        posted anywhere. The questions stay as they are, as history, with `reason` in it.
+        """
+        rows = self._all(
+            "UPDATE questions SET due_at = NULL "
+            "WHERE platform = ? AND space = ? AND due_at IS NOT NULL RETURNING id",
+            (platform, space),
+        )
+        for (question_id,) in rows:
+            self._questions.pop(question_id, None)  # the copy this unit holds is stale now
+            self.log(question_id, at, "paused", None, reason)
+        return len(rows)
+
     def next_due_at(self) -> datetime | None:
         """When the sweep next has something to do."""
         row = self._one("SELECT MIN(due_at) FROM questions WHERE due_at IS NOT NULL")

@@ -372,10 +372,10 @@ async def test_a_rotating_token_is_refreshed_before_a_post_and_stored(
 # --- uninstalling ----------------------------------------------------------------------
 
 
-async def test_uninstall_deletes_the_installation_and_later_posts_are_dropped(
+async def test_uninstall_deletes_the_installation_and_stops_nudging_its_questions(
     one: Replica, fake: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """After app_uninstalled, A's rows are gone, its question stays, and its nudges are dropped."""
+    """After app_uninstalled, A's rows are gone and its question stays, no longer nudged."""
     await one.install("code-a")
     await one.install("code-b")
     a = await one.say(TEAM_A, HELP_A, "UMARIA", QUESTION)
@@ -384,22 +384,21 @@ async def test_uninstall_deletes_the_installation_and_later_posts_are_dropped(
     fake.revoked.add(TOKEN_A)  # Slack revokes the tokens of an uninstalled app
     assert await one.rows("SELECT team_id FROM slack_bots") == [(TEAM_B,)]
     assert await one.rows("SELECT team_id FROM slack_installations") == [(TEAM_B,)]
-    assert f"Slack workspace {TEAM_A} uninstalled Frontline" in caplog.text
+    assert (
+        f"Slack workspace {TEAM_A} uninstalled Frontline: its installation is deleted; its "
+        "questions stay as history (1 still waiting, no longer nudged)"
+    ) in caplog.text
 
-    await one.advance(hours=1, minutes=1)
+    await one.advance(days=1)
     assert not [c for c in fake.calls if c.token == TOKEN_A and c.method == "chat.postMessage"]
-    assert set(posts_by(fake, STAFF_B)) == {TOKEN_B}
-    dropped = dropped_for(caplog, TEAM_A)
-    assert dropped and dropped[0].levelno == logging.WARNING
+    assert not dropped_for(caplog, TEAM_A)  # nothing was even tried
+    assert set(posts_by(fake, STAFF_B)) == {TOKEN_B}  # B's question was nudged as usual
     question = await one.app.ctx.store.question_by_ref(a)
     assert question is not None and question.state == QuestionState.OPEN  # history stays
+    history = await one.app.ctx.store.history(question.id)
+    assert ("paused", "workspace uninstalled") in [(kind, why) for _, kind, _, why in history]
+    assert "breached" not in [kind for _, kind, _, _ in history]
     assert await one.app.ctx.store.question_by_ref(b) is not None
-
-    # Dropped for good: a day later nothing was tried again for A.
-    before = len(dropped)
-    await one.advance(days=1)
-    assert len(dropped_for(caplog, TEAM_A)) == before
-    assert not [c for c in fake.calls if c.token == TOKEN_A and c.method == "chat.postMessage"]
 
 
 async def test_a_revoked_bot_token_stops_posts_to_that_workspace(
