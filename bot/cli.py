@@ -18,7 +18,7 @@ from bot.core.platform import PlatformError
 from bot.logs import LOG_FORMATS, setup_logging
 from bot.metrics import figures
 from bot.ops_http import DEFAULT_OPS_PORT, Ops, RouteHost, serve
-from bot.storage.cipher import KEYS_VARIABLE
+from bot.storage.cipher import KEYS_VARIABLE, TokenCipher, TokenKeyError
 from bot.storage.migrate import MigrationError
 from bot.storage.url import DatabaseError, describe
 from config.settings import ConfigError, Settings, demo_config, load_settings, parse_duration
@@ -89,6 +89,10 @@ def _route_host(adapters: Sequence[Adapter], http: bool) -> RouteHost | None:
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Validate the configuration and print every problem, or a short summary."""
     settings = _settings(args)
+    try:
+        cipher = TokenCipher.from_env()
+    except TokenKeyError as exc:
+        raise ConfigError([str(exc)]) from None
     print(
         f"Configuration OK: {len(settings.channels)} channel(s), "
         f"{len(settings.calendars)} calendar(s), database {describe(settings.bot.database)}"
@@ -97,6 +101,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"  {name}: {'token set' if present else 'no token in the environment'}")
     if settings.slack_client_id and settings.slack_client_secret:
         print("  Slack: OAuth client set (several workspaces, with run --http)")
+    if cipher.encrypts:
+        print(f"  Stored Slack tokens: encrypted ({cipher.key_count} key(s))")
     return 0
 
 

@@ -337,16 +337,29 @@ async def test_an_altered_row_loses_only_its_own_workspace(
 # --- a key that is not a key -------------------------------------------------------------------
 
 
-def test_a_malformed_key_stops_frontline_run_naming_the_variable_not_the_value(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    "command", [["run", "--http", "--port", "3000"], ["check-config"]], ids=["run", "check-config"]
+)
+def test_a_malformed_key_stops_frontline_naming_the_variable_not_the_value(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str]
 ) -> None:
-    """`frontline run --http` with a bad second key exits as for any configuration error."""
+    """`run --http` and `check-config` with a bad second key: a configuration error."""
     bad = "not-a-fernet-key-s3cretvalue"
     use_keys(monkeypatch, NEW_KEY, bad)
-    code = main(["--config", str(EXAMPLE), "run", "--http", "--port", "3000"])
+    code = main(["--config", str(EXAMPLE), *command])
     err = capsys.readouterr().err
     assert code == EXIT_CONFIG
     problems = [line for line in err.splitlines() if line.startswith("  - ")]
     assert len(problems) == 1
     assert problems[0].startswith(f"  - {KEYS}: key 2 of 2 is not a Fernet key")
     assert bad not in err and NEW_KEY not in err
+
+
+def test_check_config_says_stored_tokens_are_encrypted(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use_keys(monkeypatch, NEW_KEY, OLD_KEY)
+    assert main(["--config", str(EXAMPLE), "check-config"]) == 0
+    out = capsys.readouterr().out
+    assert "Stored Slack tokens: encrypted (2 key(s))" in out
+    assert NEW_KEY not in out and OLD_KEY not in out
