@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from collections import defaultdict
@@ -212,8 +213,19 @@ async def replay(options: ReplayOptions) -> ReplayResult:
 
 
 def _problems(opening: list[ImportProblem], played: list[Played]) -> list[ImportProblem]:
-    """Every problem once: each part also met those of the export's index files."""
-    return list(dict.fromkeys([*opening, *(problem for p in played for problem in p.problems)]))
+    """Every problem once (each part also met those of the export's index files), by file.
+
+    Ordered by file and position within it, so the list reads the same however many
+    processes the replay was split over.
+    """
+    found = dict.fromkeys([*opening, *(problem for p in played for problem in p.problems)])
+    return sorted(found, key=_where)
+
+
+def _where(problem: ImportProblem) -> tuple[str, list[int], str]:
+    """A problem's file, then the numbers of its position ("line 12" after "line 9")."""
+    numbers = [int(n) for n in re.findall(r"\d+", problem.position)]
+    return problem.source, numbers, problem.position
 
 
 def result_line(question: Question) -> dict[str, Any]:

@@ -121,6 +121,22 @@ async def test_a_slack_export_split_over_three_processes_gives_the_same_lines(
     assert any(line["state"] == "not_a_question" for line in one.not_questions)
 
 
+async def test_problems_in_the_export_read_the_same_split(
+    tmp_path: Path, any_size_splits: None
+) -> None:
+    """Broken files in several channels: the same problems, in the same order, skipped alike."""
+    export = tmp_path / "synth"
+    tools().write_slack_export(export, tools().synthetic_events(1500))
+    folders = sorted(d for d in export.iterdir() if d.is_dir())
+    broken = [sorted(folder.glob("*.json"))[0] for folder in folders[:6:2]]
+    for day in broken:
+        day.write_text(day.read_text()[:-40])  # cut off: bad JSON
+    one, many = await both(export, 3)
+    assert_same(one, many, 3)
+    assert len(one.problems) == len(broken) == 3
+    assert [p.source for p in one.problems] == sorted(p.source for p in one.problems)
+
+
 async def test_a_zipped_export_splits_like_its_folder(
     tmp_path: Path, any_size_splits: None
 ) -> None:
