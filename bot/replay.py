@@ -23,7 +23,6 @@ from typing import IO, Any
 
 from bot.core.model import Question
 from bot.hours import Calendar
-from bot.imports import open_export
 from bot.imports.common import ExportReader, ImportProblem
 from bot.metrics import Figures, compute
 from bot.replay_part import PartOptions, Played, play_part
@@ -154,16 +153,6 @@ async def replay(options: ReplayOptions) -> ReplayResult:
     (bot/replay_workers.py); the result is the same as from one.
     """
     began = time.perf_counter()
-    reader = open_export(
-        options.path,
-        options.fmt,
-        channels=options.channels,
-        since=options.since,
-        until=options.until,
-    )
-    settings = replay_settings(reader, options.config)
-    show = sys.stderr.isatty() if options.progress is None else options.progress
-    progress = Progress(show and not os.environ.get("CI"))
     part = PartOptions(
         path=options.path,
         fmt=options.fmt,
@@ -173,6 +162,10 @@ async def replay(options: ReplayOptions) -> ReplayResult:
         all_messages=options.all_messages,
         database=options.database,
     )
+    reader = part.open()
+    settings = replay_settings(reader, options.config)
+    show = sys.stderr.isatty() if options.progress is None else options.progress
+    progress = Progress(show and not os.environ.get("CI"))
     workers = options.workers or default_workers()
     # A database the caller wants to keep is one file: one process writes it.
     parts = split(reader.sizes(), workers) if options.database is None else []
@@ -183,7 +176,7 @@ async def replay(options: ReplayOptions) -> ReplayResult:
         async def own_end(first: datetime | None, last: datetime | None) -> datetime | None:
             return None if last is None else max(last, options.until or last)
 
-        played = [await play_part(part, settings, own_end, progress.tick)]
+        played = [await play_part(part, settings, own_end, progress.tick, reader=reader)]
     progress.done()
     firsts = [p.first for p in played if p.first is not None]
     lasts = [p.last for p in played if p.last is not None]

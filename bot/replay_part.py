@@ -24,7 +24,7 @@ from bot.core.clock import VirtualClock
 from bot.core.events import MessagePosted
 from bot.core.model import Message, Question
 from bot.detect import Mode, detect_question
-from bot.imports import open_export
+from bot.imports import DiscordExportReader, SlackExportReader, open_export
 from bot.imports.common import ImportProblem
 from bot.storage.repos import Repo
 from config.settings import ChannelConfig, Settings
@@ -46,6 +46,12 @@ class PartOptions:
     # None: a temporary file, removed afterwards (memory stays flat however big the
     # export); ":memory:" or a path keep the database where asked.
     database: str | None = None
+
+    def open(self) -> SlackExportReader | DiscordExportReader:
+        """A reader of the export with these filters."""
+        return open_export(
+            self.path, self.fmt, channels=self.channels, since=self.since, until=self.until
+        )
 
 
 @dataclass
@@ -94,19 +100,15 @@ async def play_part(
     agree_end: AgreeEnd,
     tick: Callable[[int], None] = lambda n: None,
     sink: Sink | None = None,
+    reader: SlackExportReader | DiscordExportReader | None = None,
 ) -> Played:
     """Play the export's selected channels; `tick(n)` counts messages as they are read.
 
     The questions go to `sink` page by page if one is given (a worker sends them on
-    without holding them all), else into the result.
+    without holding them all), else into the result. `reader`: the export already
+    opened with `options` (else it is opened here).
     """
-    reader = open_export(
-        options.path,
-        options.fmt,
-        channels=options.channels,
-        since=options.since,
-        until=options.until,
-    )
+    reader = reader or options.open()
     watched = {c.id: c for c in settings.channels if c.platform == reader.platform}
     played = Played()
 
