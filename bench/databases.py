@@ -7,6 +7,7 @@ Give `--database` twice to measure both in one run.
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -30,6 +31,17 @@ def check(spec: str) -> str:
     if spec != SQLITE and dialect(spec) != "postgresql":
         raise SystemExit(f"--database: use 'sqlite' or a postgresql:// URL, not {spec!r}")
     return spec
+
+
+def add_option(parser: argparse.ArgumentParser) -> None:
+    """The `--database` option, repeatable; `check`ed as it is parsed."""
+    parser.add_argument(
+        "--database",
+        action="append",
+        type=check,
+        help="'sqlite' (a scratch file, the default) or a postgresql:// URL (a scratch "
+        "schema in it); give it twice to measure both",
+    )
 
 
 @asynccontextmanager

@@ -22,7 +22,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.databases import SQLITE, check, label, scratch
+from bench.databases import SQLITE, add_option, label, scratch
 from bot.adapters.local import LocalPlatform
 from bot.app import Frontline
 from bot.core.clock import VirtualClock
@@ -107,13 +107,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument(
-        "--database",
-        action="append",
-        type=check,
-        help="'sqlite' (a scratch file, the default) or a postgresql:// URL (a scratch "
-        "schema in it); give it twice to measure both",
-    )
+    add_option(parser)
     args = parser.parse_args()
     events = Community(seed=args.seed, days=args.days).events()
     n = len(events)

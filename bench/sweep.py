@@ -39,7 +39,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.databases import SQLITE, check, label, scratch
+from bench.databases import SQLITE, add_option, label, scratch
 from bot.adapters.local import LocalPlatform
 from bot.app import Frontline
 from bot.core.clock import VirtualClock
@@ -270,13 +270,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--due", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=9)
-    parser.add_argument(
-        "--database",
-        action="append",
-        type=check,
-        help="'sqlite' (a scratch file, the default) or a postgresql:// URL (a scratch "
-        "schema in it); give it twice to measure both",
-    )
+    add_option(parser)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     due_counts = [0, args.due, args.due * 10]
