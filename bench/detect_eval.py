@@ -39,8 +39,10 @@ LABEL_DIR = Path(__file__).resolve().parent / "detect_labels"
 SPLITS = ("dev", "test", "holdout", "holdout2")
 IRC_DIRS = ("dev", "test")  # the IRC corpus's own folders, unrelated to SPLITS
 SEED = 20240611
-# holdout2 is drawn with its own seed from the keys no earlier sample took.
+# holdout2 and holdout3 are each drawn with their own seed from the keys no earlier
+# sample took (holdout3: for the detector after v3, see bench/DETECTION.md).
 HOLDOUT2_SEED = 20250402
+HOLDOUT3_SEED = 20261125
 
 # Per source and per label split: a uniform random draw plus an enriched draw.
 UNIFORM_PER_SPLIT = 100
@@ -251,7 +253,8 @@ def draw_samples(data_dir: Path, seed: int = SEED) -> dict[str, list[tuple[str, 
     The holdout split was added later from keys not drawn before: the first
     ``UNIFORM_PER_SPLIT`` keys after the uniform stratum that do not match
     ``_ENRICH`` ("unmatched") and the next ``ENRICHED_PER_SPLIT`` keys that do.
-    holdout2 came later still, from every key none of these took (:func:`draw_holdout2`).
+    holdout2 came later still, from every key none of these took, and holdout3 from
+    every key none of those took (:func:`draw_later`).
     """
     rng = random.Random(seed)
     pools, texts = sampling_pools(data_dir)
@@ -279,16 +282,16 @@ def draw_samples(data_dir: Path, seed: int = SEED) -> dict[str, list[tuple[str, 
         result["holdout"] += [(source, k, "unmatched") for k in unmatched[:UNIFORM_PER_SPLIT]]
         result["holdout"] += [(source, k, "enriched") for k in held_enriched]
     earlier = {key for rows in result.values() for _, key, _ in rows}
-    result["holdout2"] = draw_holdout2(data_dir, earlier)
+    result["holdout2"] = draw_later(data_dir, earlier, HOLDOUT2_SEED)
+    earlier |= {key for _, key, _ in result["holdout2"]}
+    result["holdout3"] = draw_later(data_dir, earlier, HOLDOUT3_SEED)
     return result
 
 
-def draw_holdout2(
-    data_dir: Path, earlier: set[str], seed: int = HOLDOUT2_SEED
-) -> list[tuple[str, str, str]]:
-    """Draw holdout2: the holdout design, with its own seed, from keys not drawn before.
+def draw_later(data_dir: Path, earlier: set[str], seed: int) -> list[tuple[str, str, str]]:
+    """Draw a later holdout: the holdout design, with its own seed, from keys not drawn before.
 
-    Per source, the eligible keys minus ``earlier`` (every dev/test/holdout key) are
+    Per source, the eligible keys minus ``earlier`` (every key of the earlier samples) are
     sorted and shuffled with ``seed``; the first ``UNIFORM_PER_SPLIT`` that do not
     match ``_ENRICH`` form the "unmatched" stratum and the first
     ``ENRICHED_PER_SPLIT`` that do form the "enriched" one.
@@ -307,12 +310,12 @@ def draw_holdout2(
 
 
 def earlier_keys(split: str) -> frozenset[str]:
-    """Keys of the label files drawn before ``split`` (only holdout2 has any)."""
-    if split != "holdout2":
-        return frozenset()
-    return frozenset(
-        row["key"] for name in ("dev", "test", "holdout") for row in load_label_rows(name)
-    )
+    """Keys of the label files drawn before ``split`` (only the later holdouts have any)."""
+    before = {
+        "holdout2": ("dev", "test", "holdout"),
+        "holdout3": ("dev", "test", "holdout", "holdout2"),
+    }
+    return frozenset(row["key"] for name in before.get(split, ()) for row in load_label_rows(name))
 
 
 # ------------------------------------------------------------------- metrics
