@@ -649,9 +649,10 @@ class Tracker:
         Without threads, answers are often not addressed ("try restarting it"); the
         asker's reply to its author ("@sam that worked", "@sam which file?") shows it was
         one. The first response is that person's first post here since the question,
-        not counting posts that were questions of their own, if both the post and the
-        asker's reply came within the mention window. Someone whose question the asker
-        answered is being helped by the asker, not helping them.
+        not counting posts that were questions of their own or addressed to someone
+        else (a mention: that was for them), if both the post and the asker's reply
+        came within the mention window. Someone whose question the asker answered is
+        being helped by the asker, not helping them.
         """
         _, waiting = repo.mention_targets(
             message.ref.platform,

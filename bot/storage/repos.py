@@ -491,7 +491,8 @@ class Repo:
         """The first post by one of `authors` between two messages that asked nothing.
 
         Only top-level posts of `watched_channel` stored after `after` and before
-        `before` and posted in [since, until] count, and none that opened a question.
+        `before` and posted in [since, until] count, and none that opened a question
+        or mentions anyone (it was addressed to them).
         Messages are stored as they arrive, so the rows between two messages are what was
         said in between: the scan covers that stretch of the table, never its whole.
         """
@@ -508,7 +509,8 @@ class Repo:
             f"WHERE m.rowid > ({_ROWID_OF}) AND m.rowid < ({_ROWID_OF}) "
             "AND m.platform = ? AND m.space = ? AND m.watched_channel = ? "
             f"AND m.author IN ({', '.join('?' * len(authors))}) "
-            "AND m.root_id IS NULL AND m.deleted = 0 AND m.posted_at >= ? AND m.posted_at <= ? "
+            "AND m.root_id IS NULL AND m.mentions IS NULL AND m.deleted = 0 "
+            "AND m.posted_at >= ? AND m.posted_at <= ? "
             "AND NOT EXISTS (SELECT 1 FROM questions q WHERE q.platform = m.platform "
             "AND q.space = m.space AND q.channel = m.channel AND q.message_id = m.message_id) "
             "ORDER BY m.posted_at LIMIT 1",

@@ -414,6 +414,18 @@ async def test_acknowledged_answer_is_the_persons_first_post_since_the_question(
     assert question.ttfr_seconds == 2 * 60
 
 
+async def test_acknowledged_answer_skips_posts_addressed_to_someone_else(world: World) -> None:
+    """A post "@tomasz …" in between was for Tomasz: the answer is the next unaddressed one."""
+    q = await world.post("help", "maria", QUESTION)
+    await world.advance(minutes=1)
+    await world.post("help", "sven", "@tomasz the meetup is at 7", mentions=("tomasz",))
+    await world.advance(minutes=2)
+    await world.post("help", "sven", "settings > keys > rotate, then restart the agent")
+    await world.post("help", "maria", "@sven that worked", mentions=("sven",))
+    question = await world.question(q)
+    assert (question.first_responder, question.ttfr_seconds) == ("sven", 3 * 60)
+
+
 async def test_one_reply_can_acknowledge_an_answer_and_answer_back(world: World) -> None:
     """A reply "@sven thanks, the export is ..." credits sven and answers sven's question."""
     q = await world.post("help", "maria", QUESTION)
