@@ -50,6 +50,9 @@ class TokenCipher:
         fernets = [_fernet(key, i, len(keys)) for i, key in enumerate(keys)]
         self._first = fernets[0] if fernets else None
         self._fernet = MultiFernet(fernets) if fernets else None
+        # Stored values that failed to open and were reported: a workspace is looked up
+        # for every event, and one error a row says it all (kept in memory only).
+        self._reported: set[str] = set()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> TokenCipher:
@@ -87,6 +90,13 @@ class TokenCipher:
             raise Undecryptable(
                 f"no key in {KEYS_VARIABLE} decrypts it (a wrong key, or altered data)"
             ) from None
+
+    def first_failure(self, stored: str) -> bool:
+        """Whether `stored`, which did not open, fails here for the first time."""
+        if stored in self._reported:
+            return False
+        self._reported.add(stored)
+        return True
 
     def stale(self, stored: str | None) -> bool:
         """Whether `stored` should be written again: plaintext, or sealed by an older key.

@@ -153,7 +153,8 @@ def _opened(
         try:
             values[name] = cipher.open(values[name])
         except Undecryptable as exc:
-            _log_unreadable(table, values, name, exc)
+            if cipher.first_failure(values[name]):
+                _log_unreadable(table, values, name, exc)
             return None
     values["is_enterprise_install"] = bool(values["is_enterprise_install"])
     return values

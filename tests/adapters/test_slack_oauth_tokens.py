@@ -287,6 +287,8 @@ async def test_with_a_wrong_key_the_workspace_is_not_installed_and_the_log_says_
         with pytest.raises(PlatformError) as dropped:
             await post_to(after, staff(TEAM_A, STAFF_A))
         assert not dropped.value.retryable
+        with pytest.raises(PlatformError):
+            await post_to(after, staff(TEAM_A, STAFF_A))
         ref = await after.say(TEAM_A, HELP_A, "UMARIA", QUESTION)
         assert await after.app.ctx.store.question_by_ref(ref) is None
         assert posts_by(fake, STAFF_A) == []
@@ -298,7 +300,8 @@ async def test_with_a_wrong_key_the_workspace_is_not_installed_and_the_log_says_
         ]
         assert errors
         assert all(TEAM_A in r.getMessage() for r in errors)
-        assert any("slack_bots.bot_token" in r.getMessage() for r in errors)
+        # Reported once, however often the workspace is looked up (two posts, an event).
+        assert ["slack_bots.bot_token" in r.getMessage() for r in errors].count(True) == 1
         for secret in (TOKEN_A, stored_a, stored_a.removeprefix("fernet:"), OLD_KEY, OTHER_KEY):
             assert secret not in caplog.text
 
