@@ -26,6 +26,7 @@ CASES: Final[list[tuple[str, bool, str]]] = [
     ("How come archived projects still count toward the seat limit", True, "no-qmark"),
     ("where do I find the audit log for our workspace", True, "no-qmark"),
     ("Would it make sense to run one agent per cluster or one per node", True, "no-qmark"),
+    ("I need to migrate our workspace to the EU region", True, "statement"),
     # ---- requests phrased as statements
     ("I need a way to bulk-delete test users from the admin panel", True, "statement"),
     ("Looking for a Terraform module that sets up the webhook relay", True, "statement"),
@@ -76,6 +77,7 @@ CASES: Final[list[tuple[str, bool, str]]] = [
     ("Webhooks are being delivered twice for every event", True, "symptom"),
     ("The dashboard just spins forever after login :confused:", True, "symptom"),
     ("Push notifications aren't arriving on iOS 17", True, "symptom"),
+    ("Seeing weird behaviour with scheduled exports since the last release", True, "symptom"),
     (
         "Upgraded the helm chart to 1.8 and now the migrations job never finishes",
         True,
@@ -108,6 +110,8 @@ CASES: Final[list[tuple[str, bool, str]]] = [
     ("gonna grab lunch, back in 30", False, "chatter"),
     ("I wonder if they'll ever ship the mobile app lol", False, "chatter"),
     ("Honestly the old pricing page was clearer", False, "chatter"),
+    ("true, but their CI doesn't deploy on every push like ours does", False, "chatter"),
+    ("of course the demo didn't load during the keynote :)", False, "chatter"),
     # ---- announcements
     (
         "We just shipped v2.4 :rocket: dark mode, faster search and a new CLI. Changelog: "

@@ -555,6 +555,88 @@ def test_new_signals_are_named_in_reasons() -> None:
     )
 
 
+# ------------------------------------------------------------- v4 rules
+# Each case below fails if the rule named in its test is removed.
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("any1", "bump without a request"),
+        ("Hello ! Anyone there ?", "bump without a request"),
+        ("or is it the same thing", "continues an earlier message ('or')"),
+        (
+            "true, but their CI doesn't deploy on every push like ours does",
+            "replies to a message ('true')",
+        ),
+        ("right, by then the cache is broken anyway", "replies to a message ('right')"),
+        ("I mean, their CI doesn't deploy on every push", "replies to a message ('i mean')"),
+        ("well that doesn't work :)", "joking (smiley)"),
+        ("the sync fails every night \U0001f602", "joking (smiley)"),
+        ("(can't share the code, sorry)", "aside in parentheses"),
+        ("what about the docker image?", "asks the other person 'what about'"),
+        ("how about a cron job instead?", "asks the other person 'how about'"),
+        (
+            "that's exactly what i'm looking for, thanks",
+            "resolved 'what i'm looking for'",
+        ),
+    ],
+)
+def test_discussion_jokes_asides_and_bumps_are_not_requests(text: str, reason: str) -> None:
+    """Bumps, "or ..." follow-ups, replies, jokes, asides and suggestions stay out."""
+    d = detect_question(text)
+    assert not d.is_question, d
+    assert reason in d.reasons, d
+
+
+def test_a_frown_keeps_a_failure_report() -> None:
+    """Only a smile reads as a joke; a frown goes with a real problem."""
+    assert detect_question("the sync fails every night :(").is_question
+    assert not detect_question("the sync fails every night :)").is_question
+    # ":p" inside a word (":plugins") is no smiley.
+    assert "joking (smiley)" not in detect_question("the build fails with :plugins set").reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("I need to connect to a server over SFTP", "question opener 'i need to'"),
+        ("I want to run the agent on ARM", "question opener 'i want to'"),
+        ("I was looking for a way to stream the logs", "help phrase 'i was looking for'"),
+        ("i have this problem with the installer", "help phrase 'i have this problem'"),
+        ("Seeing weird behaviour with the scheduler", "failure report 'weird behaviour'"),
+        (
+            "the installer never goes past the language screen",
+            "failure report 'never goes past'",
+        ),
+        ("I get the errors right after the migration runs", "failure report 'i get the errors'"),
+        ("the default port was not correct?", "ends with '?'"),
+        (
+            "since the mirror is down.. what happens if I delete the cache?",
+            "question opener 'what happens'",
+        ),
+    ],
+)
+def test_v4_request_phrasings_are_questions(text: str, reason: str) -> None:
+    """Opening needs, past searches, odd behaviour and real questions are requests."""
+    d = detect_question(text)
+    assert d.is_question, d
+    assert reason in d.reasons, d
+    assert not any(r.startswith(("tag question", "reads like an answer")) for r in d.reasons), d
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "inside the handler I need to check the profile",
+        "I get the idea, thanks",
+    ],
+)
+def test_needs_later_in_a_message_and_i_get_the_idea_are_not_requests(text: str) -> None:
+    """A need in the middle of a message narrates; "I get the idea" is no failure."""
+    assert not detect_question(text).is_question
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
