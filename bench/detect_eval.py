@@ -6,7 +6,8 @@ is re-read from the shared data directory at run time.
 
 Usage::
 
-    .venv/bin/python bench/detect_eval.py [--split dev|test|holdout|holdout2|all] [--show-errors]
+    .venv/bin/python bench/detect_eval.py [--split dev|test|holdout|holdout2|holdout3|all]
+        [--show-errors]
     .venv/bin/python bench/detect_eval.py --draw-sample   # re-derive the sampled keys
 
 How the samples were drawn and labelled, and what the figures mean, is in
@@ -33,10 +34,10 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LABEL_DIR = Path(__file__).resolve().parent / "detect_labels"
-# Label files. "holdout" was drawn and labelled after the first run on "test", and
-# "holdout2" before the first run of v3 on it (see bench/DETECTION.md); "all" means
-# every label file.
-SPLITS = ("dev", "test", "holdout", "holdout2")
+# Label files. "holdout" was drawn and labelled after the first run on "test",
+# "holdout2" before the first run of v3 on it, and "holdout3" before the first run of
+# v4 on it (see bench/DETECTION.md); "all" means every label file.
+SPLITS = ("dev", "test", "holdout", "holdout2", "holdout3")
 IRC_DIRS = ("dev", "test")  # the IRC corpus's own folders, unrelated to SPLITS
 SEED = 20240611
 # holdout2 and holdout3 are each drawn with their own seed from the keys no earlier
@@ -382,7 +383,7 @@ def evaluate_reweighted(
 ) -> tuple[float, float, float]:
     """Precision, recall and F1 with each stratum weighted up to its pool size.
 
-    Only meaningful for a split whose strata partition the pool (holdout, holdout2):
+    Only meaningful for a split whose strata partition the pool (the holdouts):
     the result estimates the figures on the natural mix of messages.
     """
     tp = fp = fn = 0.0
