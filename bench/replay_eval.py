@@ -120,7 +120,7 @@ def score(
     clock: float = 0.0,
 ) -> Scores:
     """Compare a replay with the truth and the labels."""
-    asked = {f"{q.watched_channel}:{q.ref.message}": result_line(q) for q in result.questions}
+    asked = tracked(result)
     s = Scores(name, result.messages, result.elapsed, len(result.questions))
     agreement(s, asked, truth, clock)
     tp = fp = fn = btp = bfp = bfn = 0
@@ -170,6 +170,17 @@ def agreement(
             s.same_responder += line["first_responder"] == row.first_responder
 
 
+def tracked(result: ReplayResult) -> dict[str, dict[str, Any]]:
+    """`channel:ts` -> results line of every message tracked as (part of) a question.
+
+    Questions, and follow-ups: a post by an asker whose earlier question still waited,
+    which carries that question on (its line holds that question's response).
+    """
+    lines = [result_line(q) for q in result.questions]
+    lines += [line for line in result.not_questions if line["state"] == "follow_up"]
+    return {f"{line['channel']}:{line['ts']}": line for line in lines}
+
+
 def texts_of(result_lines: list[dict[str, Any]]) -> dict[str, str]:
     """`channel:ts` -> text, for the baseline rule."""
     return {f"{line['channel']}:{line['ts']}": line["text"] for line in result_lines}
@@ -194,7 +205,7 @@ async def run_source(name: str, src: Path, tmp: Path) -> Scores:
     s.kinds = dict(Counter(q.response_kind for q in result.questions if q.response_kind))
     if name == "irc":
         s.also = Scores(name, result.messages, elapsed, len(result.questions))
-        asked = {f"{q.watched_channel}:{q.ref.message}": result_line(q) for q in result.questions}
+        asked = tracked(result)
         agreement(s.also, asked, irc_truth(src), clock)
     return s
 

@@ -24,6 +24,7 @@ from bot.core.clock import VirtualClock
 from bot.core.events import MessagePosted
 from bot.core.model import Message, Question
 from bot.detect import Mode, detect_question
+from bot.hours import Calendar
 from bot.imports import DiscordExportReader, SlackExportReader, open_export
 from bot.imports.common import ImportProblem
 from bot.storage.repos import Repo
@@ -163,6 +164,14 @@ async def play_part(
                         sink(page)
                     if len(page) < PAGE:
                         break
+                if options.all_messages:
+                    calendars = app.ctx.tracker.calendars
+                    played.not_questions += [
+                        _follow_up_line(later, earlier, calendars[later.calendar])
+                        for later, earlier in await app.ctx.store.follow_ups(
+                            played.first, end + timedelta(microseconds=1)
+                        )
+                    ]
     played.problems = list(reader.problems)
     if played.not_questions:
         played.not_questions = [
@@ -173,6 +182,34 @@ async def play_part(
 
 def _no_sync(repo: Repo) -> None:
     repo.conn.execute("PRAGMA synchronous=OFF")
+
+
+def _follow_up_line(later: Question, earlier: Question, calendar: Calendar) -> dict[str, Any]:
+    """The results line of a post that carried on its asker's earlier question.
+
+    It is no question of its own (state "follow_up"); the response is the earlier
+    question's, timed from this post.
+    """
+    at = earlier.first_response_at
+    waited = max(at - later.asked_at, timedelta()) if at else None
+    business = calendar.business_elapsed(later.asked_at, at) if at and waited else waited
+    role = earlier.responder_role
+    return {
+        "platform": later.ref.platform,
+        "channel": later.watched_channel,
+        "ts": later.ref.message,
+        "user": later.asker,
+        "text": later.text,
+        "score": round(later.score, 4),
+        "state": "follow_up",
+        "first_response_ts": earlier.first_response_id,
+        "first_responder": earlier.first_responder,
+        "responder_role": role.value if role else None,
+        "ttfr_seconds": waited.total_seconds() if waited is not None else None,
+        "ttfr_business_seconds": business.total_seconds() if business is not None else None,
+        "breached": earlier.breached,
+        "nudges": 0,
+    }
 
 
 def _maybe_not_question(

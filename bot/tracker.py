@@ -409,6 +409,8 @@ class Tracker:
         if not verdict.is_question:
             return self._catch_up(repo, message.ref, facts) if facts else []
         calendar = self.calendars[config.calendar]
+        # A forum post is a thread of its own, never a follow-up.
+        earlier = None if message.is_thread_starter else self._carried_on(repo, message, asked_at)
         question = repo.insert_question(
             NewQuestion(
                 ref=message.ref,
@@ -423,12 +425,19 @@ class Tracker:
                 calendar=config.calendar,
                 warn_at=calendar.deadline(asked_at, config.target * config.warn_at),
                 breach_at=calendar.deadline(asked_at, config.target),
+                follows=earlier.id if earlier else None,
             )
         )
         if question is None:
             return self._catch_up(repo, message.ref, facts) if facts else []
-        repo.log(question.id, asked_at, "opened", message.author.user, f"score {verdict.score:.2f}")
-        events: list[QuestionEvent] = [QuestionOpened(question, asked_at)]
+        events: list[QuestionEvent] = []
+        if earlier is None:
+            repo.log(question.id, asked_at, "opened", question.asker, f"score {verdict.score:.2f}")
+            events.append(QuestionOpened(question, asked_at))
+        else:
+            of = f"of question {earlier.id}"
+            repo.log(question.id, asked_at, "follow-up", question.asker, of)
+            repo.log(earlier.id, asked_at, "asked again", question.asker, question.ref.message)
         # Replies and "@asker" answers can arrive before the question (retries, backfill);
         # they count, in time order with the reactions and deletes that came early too.
         window = config.mention_window or self.settings.tracking.mention_window
@@ -452,6 +461,31 @@ class Tracker:
         if response is not None:
             events += self._first_response(repo, question, response)
         return events
+
+    def _carried_on(self, repo: Repo, message: Message, asked_at: datetime) -> Question | None:
+        """The asker's earlier question here that still waits, if `message` carries it on.
+
+        Someone who asks again ("anyone? still stuck on the key rotation") or asks on
+        ("what could cause that?") within `tracking.follow_up_window` of their waiting
+        question has one problem: one question to answer, count and nudge. Only the
+        asker's own top-level posts in the same channel; the earliest waiting question.
+        """
+        window = self.settings.tracking.follow_up_window
+        if not window:
+            return None
+        ref = message.ref
+        _, waiting = repo.mention_targets(
+            ref.platform,
+            ref.space,
+            message.config_channel,
+            message.author.user,
+            asked_at - window,
+            asked_at - window,
+            asked_at,
+        )
+        return next(
+            (q for q in waiting if q.state != QuestionState.DISMISSED and q.ref != ref), None
+        )
 
     def _in_conversation(
         self, repo: Repo, question: Question, mentions: Sequence[StoredMessage]
@@ -717,12 +751,13 @@ class Tracker:
     def _first_response(
         self, repo: Repo, question: Question, response: Response
     ) -> list[QuestionEvent]:
-        if (
-            question.first_response_at is not None
-            or response.user == question.asker
-            or question.state == QuestionState.DISMISSED
-        ):
+        if question.first_response_at is not None or response.user == question.asker:
             return []
+        if question.state == QuestionState.DISMISSED:
+            # A follow-up's response answers the question it carries on.
+            earlier = repo.follows(question.id)
+            original = repo.question(earlier) if earlier is not None else None
+            return self._first_response(repo, original, response) if original else []
         role = ResponderRole.STAFF if response.is_staff else ResponderRole.COMMUNITY
         at = max(response.at, question.asked_at)
         calendar = self.calendars.get(question.calendar) or Calendar.always()

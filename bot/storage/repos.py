@@ -87,6 +87,8 @@ class NewQuestion:
     calendar: str
     warn_at: datetime
     breach_at: datetime
+    # The asker's earlier question this one carries on (then it opens dismissed).
+    follows: int | None = None
 
 
 # Columns a tracker may change with `update_question`; anything else is a programming error.
@@ -137,6 +139,11 @@ _ASKED_AT, _STATE, _FIRST_RESPONSE_AT = (
     _COLUMN["state"],
     _COLUMN["first_response_at"],
 )
+
+
+def _prefixed(alias: str) -> str:
+    """QUESTION_COLUMNS of the table named `alias` in a join."""
+    return ", ".join(f"{alias}.{name}" for name in _COLUMN)
 
 
 def _row_to_question(row: Sequence[Any]) -> Question:
@@ -554,12 +561,14 @@ class Repo:
         text = new.text[:MAX_QUESTION_TEXT]
         reasons = _reasons(new.reasons)
         asked_at, warn_at, breach_at = _utc(new.asked_at), _utc(new.warn_at), _utc(new.breach_at)
-        due_at = min(warn_at, breach_at)
+        # A follow-up is never due: the question it carries on is the one swept.
+        state = QuestionState.OPEN if new.follows is None else QuestionState.DISMISSED
+        due_at = min(warn_at, breach_at) if new.follows is None else None
         inserted = self._one(
             "INSERT INTO questions (platform, space, channel, message_id, "
             "watched_channel, asker, asker_name, text, score, reasons, asked_at, state, "
-            "target_seconds, calendar, warn_at, breach_at, due_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?) "
+            "target_seconds, calendar, warn_at, breach_at, due_at, follows) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT DO NOTHING RETURNING id",
             (
                 ref.platform,
@@ -573,11 +582,13 @@ class Repo:
                 new.score,
                 reasons,
                 new.asked_at.timestamp(),
+                state.value,
                 new.target_seconds,
                 new.calendar,
                 new.warn_at.timestamp(),
                 new.breach_at.timestamp(),
-                due_at.timestamp(),
+                due_at.timestamp() if due_at else None,
+                new.follows,
             ),
         )
         if inserted is None:
@@ -595,7 +606,7 @@ class Repo:
             score=new.score,
             reasons=_reasons_back(reasons),
             asked_at=asked_at,
-            state=QuestionState.OPEN,
+            state=state,
             stage=Stage.WAITING,
             breached=False,
             target_seconds=new.target_seconds,
@@ -616,14 +627,35 @@ class Repo:
         return self._question(row) if row else None
 
     def unanswered_question(self, ref: MessageRef) -> Question | None:
-        """The question asked by `ref` while it can still get a first response."""
+        """The question asked by `ref` while it can still get a first response.
+
+        A follow-up counts (dismissed, but a response to it answers the question it
+        carries on: `follows`).
+        """
         row = self._one(
             f"SELECT {QUESTION_COLUMNS} FROM questions "
             "WHERE platform = ? AND space = ? AND channel = ? AND message_id = ? "
-            "AND first_response_at IS NULL AND state <> 'dismissed'",
+            "AND first_response_at IS NULL AND (state <> 'dismissed' OR follows IS NOT NULL)",
             (ref.platform, ref.space, ref.channel, ref.message),
         )
         return self._question(row) if row else None
+
+    def follows(self, question_id: int) -> int | None:
+        """The id of the earlier question that `question_id` carries on, if it is a follow-up."""
+        row = self._one("SELECT follows FROM questions WHERE id = ?", (question_id,))
+        return row[0] if row else None
+
+    def follow_ups(self, start: datetime, end: datetime) -> list[tuple[Question, Question]]:
+        """(follow-up, the question it carries on) for follow-ups asked in [start, end)."""
+        rows = self._all(
+            f"SELECT {_prefixed('f')}, {_prefixed('o')} FROM questions AS f "
+            "JOIN questions AS o ON o.id = f.follows "
+            "WHERE f.follows IS NOT NULL AND f.asked_at >= ? AND f.asked_at < ? "
+            "ORDER BY f.asked_at, f.id",
+            (start.timestamp(), end.timestamp()),
+        )
+        width = len(_COLUMN)
+        return [(_row_to_question(r[:width]), _row_to_question(r[width:])) for r in rows]
 
     def question(self, question_id: int) -> Question | None:
         """A question by its id."""
@@ -718,19 +750,20 @@ class Repo:
         response, oldest first.
         """
         rows = self._all(
-            f"SELECT {QUESTION_COLUMNS} FROM questions "
+            f"SELECT {QUESTION_COLUMNS}, follows FROM questions "
             "WHERE platform = ? AND space = ? AND watched_channel = ? "
             "AND asker = ? AND asked_at >= ? AND asked_at <= ? ORDER BY asked_at",
             (platform, space, watched_channel, asker, since.timestamp(), until.timestamp()),
         )
         start = window_start.timestamp()
-        # Only the rows that can still be answered are turned into questions.
+        # Only the rows that can still be answered are turned into questions; a
+        # follow-up can (a response to it answers the question it carries on).
         return bool(rows), [
-            self._question(r)
+            self._question(r[:-1])
             for r in rows
             if r[_ASKED_AT] >= start
             and r[_FIRST_RESPONSE_AT] is None
-            and r[_STATE] != QuestionState.DISMISSED
+            and (r[_STATE] != QuestionState.DISMISSED or r[-1] is not None)
         ]
 
     def due(self, now: datetime, limit: int) -> list[Question]:
@@ -1140,6 +1173,10 @@ class Store:
         return await self.backend.run(unit)
 
     # Reads that handlers and adapters use often.
+
+    async def follow_ups(self, start: datetime, end: datetime) -> list[tuple[Question, Question]]:
+        """(follow-up, the question it carries on) for follow-ups asked in [start, end)."""
+        return await self.read(Repo.follow_ups, start, end)
 
     async def question_by_ref(self, ref: MessageRef) -> Question | None:
         """The question asked by message `ref`, if tracked."""

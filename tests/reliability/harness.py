@@ -113,6 +113,11 @@ log_level = "INFO"
 [staff]
 slack_users = ["UANA"]
 
+# Each question of these streams is a case of its own, though a few members ask them
+# seconds apart: none carries another on (tracking.follow_up_window).
+[tracking]
+follow_up_window = "0s"
+
 [[channels]]
 platform = "slack"
 id = "{HELP}"
