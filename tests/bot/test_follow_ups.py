@@ -141,3 +141,16 @@ async def test_replay_lists_a_follow_up_with_the_answer_it_got(tmp_path: Path) -
     )
     assert list(again) == KEYS
     assert len(result.questions) == 1
+
+
+async def test_reactions_on_the_follow_up_act_on_the_question(world: World) -> None:
+    """Staff :eyes: on the follow-up is the first response; the asker's ✅ there resolves."""
+    first = await world.post("help", "maria", QUESTION)
+    await world.advance(minutes=3)
+    again = await world.post("help", "maria", AGAIN)
+    await world.advance(minutes=1)
+    await world.react(again, "ben", "eyes")
+    question = await world.question(first)
+    assert (question.first_responder, question.ttfr_seconds) == ("ben", 4 * 60)
+    await world.react(again, "maria", "white_check_mark")
+    assert (await world.question(first)).state == QuestionState.RESOLVED

@@ -115,6 +115,19 @@ async def test_reaction_by_staff_escalates(esc: World) -> None:
     assert escalation is not None and escalation.opened_by == "ben"
 
 
+async def test_escalating_a_follow_up_escalates_the_members_question(esc: World) -> None:
+    """Maria asked, then asked again: :sos: on the second post escalates her question."""
+    q = await esc.post("help", "maria", QUESTION)
+    await esc.advance(minutes=5)
+    again = await esc.post("help", "maria", "Anyone? How do I change the billing address?")
+    await esc.react(again, "ben", "sos")
+    assert posted(esc, "support-team")
+    question = await esc.question(q)
+    assert question.state == QuestionState.ESCALATED and question.due_at is None
+    escalation = await esc.store.read(Repo.escalation_by_original, again)
+    assert escalation is not None and escalation.question_id == question.id
+
+
 async def test_private_content_is_not_copied(esc: World) -> None:
     """From a private channel only a link and metadata go to the destination."""
     q = await esc.post("secret", "maria", "Our contract renewal number is 12345, why the change?")
