@@ -348,7 +348,7 @@ class Tracker:
         elif question.stage == Stage.BREACHED:
             events += self._nudge(repo, question, config, now)
         else:
-            repo.change(question, due_at=_next_due(question))
+            repo.change(question, due_at=question.next_due())
         return events
 
     def _quiet(self, config: ChannelConfig, now: datetime) -> bool:
@@ -817,19 +817,6 @@ class Tracker:
             return []
         state = QuestionState.ANSWERED if question.first_response_at else QuestionState.OPEN
         reopened = repo.change(question, state=state, resolved_at=None, resolved_by=None)
-        reopened = repo.change(reopened, due_at=_next_due(reopened))
+        reopened = repo.change(reopened, due_at=reopened.next_due())
         repo.log(question.id, at, "reopened", user)
         return [QuestionReopened(reopened, at)]
-
-
-def _next_due(question: Question) -> datetime | None:
-    """When the sweep must look at a question next, given its stage."""
-    if question.state == QuestionState.SNOOZED:
-        return question.snoozed_until
-    if not question.is_waiting:
-        return None
-    if question.stage == Stage.WAITING:
-        return min(question.warn_at, question.breach_at)
-    if question.stage == Stage.WARNED:
-        return question.breach_at
-    return None

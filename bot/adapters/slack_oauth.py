@@ -760,7 +760,7 @@ class SlackOAuth:
             # Straight to Slack: an "Add to Slack" page of our own would add nothing.
             install_page_rendering_enabled=False,
             redirect_uri_path=REDIRECT_PATH,
-            callback_options=AsyncCallbackOptions(success=_installed, failure=_refused),
+            callback_options=AsyncCallbackOptions(success=self._installed, failure=_refused),
             authorization_url=creds.authorize_url,
             installation_store=self.installations,
             # Frontline acts only as its bot: bolt looks up the bot, never user tokens.
@@ -861,6 +861,22 @@ class SlackOAuth:
         web_app.router.add_get(INSTALL_PATH, install)
         web_app.router.add_get(REDIRECT_PATH, redirect)
 
+    async def _installed(self, args: AsyncSuccessArgs) -> BoltResponse:
+        """Installed (again): questions paused when the workspace uninstalled are swept again."""
+        team = args.installation.team_id
+        if team:
+            resumed = await self.installations.store.write(
+                Repo.resume_space, PLATFORM, team, self.clock.now(), "workspace installed again"
+            )
+            if resumed:
+                log.info(
+                    "Slack workspace %s installed Frontline again: %d question(s) paused at "
+                    "the uninstall are tracked again",
+                    team,
+                    resumed,
+                )
+        return await args.default.success(args)
+
     async def start(self, store: Store, clock: Clock | None = None) -> int:
         """Bind to the database; returns how many workspaces are installed.
 
@@ -883,10 +899,6 @@ class SlackOAuth:
             )
         installed = await self.installations.installed()
         return len(installed)
-
-
-async def _installed(args: AsyncSuccessArgs) -> BoltResponse:
-    return await args.default.success(args)
 
 
 async def _refused(args: AsyncFailureArgs) -> BoltResponse:

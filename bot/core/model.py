@@ -155,6 +155,18 @@ class Question:
             QuestionState.SNOOZED,
         )
 
+    def next_due(self) -> datetime | None:
+        """When the sweep must look at the question next, given its state and stage."""
+        if self.state == QuestionState.SNOOZED:
+            return self.snoozed_until
+        if not self.is_waiting:
+            return None
+        if self.stage == Stage.WAITING:
+            return min(self.warn_at, self.breach_at)
+        if self.stage == Stage.WARNED:
+            return self.breach_at
+        return None
+
     def __reduce__(self) -> tuple[type[Question], tuple[Any, ...]]:
         # Replay workers send every question to the parent process: rebuilt from its
         # values in field order, as with MessageRef.

@@ -795,6 +795,34 @@ class Repo:
             self.log(question_id, at, "paused", None, reason)
         return len(rows)
 
+    def resume_space(self, platform: str, space: str, at: datetime, reason: str) -> int:
+        """Sweep again the questions `pause_space` stopped; how many.
+
+        For a workspace that installed the bot again: its questions still waiting, whose
+        history ends with "paused", are due at their next deadline (a deadline passed
+        meanwhile is caught up by the next sweep, once).
+        """
+        self.flush()  # the history below must hold what this unit logged
+        rows = self._all(
+            f"SELECT {QUESTION_COLUMNS} FROM questions AS q "
+            "WHERE platform = ? AND space = ? AND due_at IS NULL "
+            "AND first_response_at IS NULL AND state IN ('open', 'snoozed') "
+            # The entry logged last (by the order stored: the clocks of an uninstall
+            # event and of a message may disagree by a little).
+            "AND (SELECT l.kind FROM question_log AS l WHERE l.question_id = q.id "
+            "ORDER BY l.rowid DESC LIMIT 1) = 'paused'",
+            (platform, space),
+        )
+        resumed = 0
+        for row in rows:
+            question = self._question(row)
+            due = question.next_due()
+            if due is not None:
+                self.change(question, due_at=due)
+                self.log(question.id, at, "resumed", None, reason)
+                resumed += 1
+        return resumed
+
     def next_due_at(self) -> datetime | None:
         """When the sweep next has something to do."""
         row = self._one("SELECT MIN(due_at) FROM questions WHERE due_at IS NOT NULL")

@@ -401,6 +401,32 @@ async def test_uninstall_deletes_the_installation_and_stops_nudging_its_question
     assert await one.app.ctx.store.question_by_ref(b) is not None
 
 
+async def test_installing_again_resumes_the_questions_paused_at_the_uninstall(
+    one: Replica, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Uninstalled, then installed again: the question still waiting is nudged once more."""
+    caplog.set_level(logging.INFO, logger="bot.adapters.slack_oauth")
+    await one.install("code-a")
+    a = await one.say(TEAM_A, HELP_A, "UMARIA", QUESTION)
+    assert await one.event(TEAM_A, {"type": "app_uninstalled", "event_ts": "1.000001"}) == 200
+    fake.revoked.add(TOKEN_A)
+    await one.advance(hours=2)
+    assert posts_by(fake, STAFF_A) == []
+
+    renewed = "xoxb-a-again"
+    fake.install("code-a2", TEAM_A, "Alpha", renewed, "UBOTA", "BBOTA")
+    await one.install("code-a2")
+    assert f"Slack workspace {TEAM_A} installed Frontline again: 1 question(s)" in caplog.text
+    await one.advance(minutes=1)
+    # Its target passed while the app was away: one breach nudge now, no stale warning.
+    assert posts_by(fake, STAFF_A) == [renewed]
+    question = await one.app.ctx.store.question_by_ref(a)
+    assert question is not None and question.breached
+    history = [kind for _, kind, _, _ in await one.app.ctx.store.history(question.id)]
+    assert "paused" in history and history.index("resumed") < history.index("breached")
+    assert "warned" not in history
+
+
 async def test_a_revoked_bot_token_stops_posts_to_that_workspace(
     one: Replica, fake: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
