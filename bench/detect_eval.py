@@ -38,12 +38,17 @@ LABEL_DIR = Path(__file__).resolve().parent / "detect_labels"
 # "holdout2" before the first run of v3 on it, and "holdout3" before the first run of
 # v4 on it (see bench/DETECTION.md); "all" means every label file.
 SPLITS = ("dev", "test", "holdout", "holdout2", "holdout3")
+# Labelled and never run: kept blind for the next detector version (bench/DETECTION.md).
+# Not a --split choice; add it to SPLITS only to report a frozen new version, once.
+BLIND = ("holdout4",)
 IRC_DIRS = ("dev", "test")  # the IRC corpus's own folders, unrelated to SPLITS
 SEED = 20240611
 # holdout2 and holdout3 are each drawn with their own seed from the keys no earlier
 # sample took (holdout3: for the detector after v3, see bench/DETECTION.md).
 HOLDOUT2_SEED = 20250402
 HOLDOUT3_SEED = 20261125
+# holdout4: drawn and labelled at stop 13, for the detector after v4; never run yet.
+HOLDOUT4_SEED = 20261126
 
 # Per source and per label split: a uniform random draw plus an enriched draw.
 UNIFORM_PER_SPLIT = 100
@@ -245,7 +250,7 @@ def stratum_populations(
 
 
 def draw_samples(data_dir: Path, seed: int = SEED) -> dict[str, list[tuple[str, str, str]]]:
-    """Draw the disjoint dev/test/holdout/holdout2 samples as ``(source, key, stratum)`` rows.
+    """Draw the disjoint samples (dev, test, the holdouts) as ``(source, key, stratum)`` rows.
 
     Per source: shuffle the eligible pool with a fixed seed; the first
     ``2 * UNIFORM_PER_SPLIT`` keys form the uniform stratum (alternately test, dev);
@@ -254,8 +259,8 @@ def draw_samples(data_dir: Path, seed: int = SEED) -> dict[str, list[tuple[str, 
     The holdout split was added later from keys not drawn before: the first
     ``UNIFORM_PER_SPLIT`` keys after the uniform stratum that do not match
     ``_ENRICH`` ("unmatched") and the next ``ENRICHED_PER_SPLIT`` keys that do.
-    holdout2 came later still, from every key none of these took, and holdout3 from
-    every key none of those took (:func:`draw_later`).
+    holdout2 came later still, from every key none of these took, then holdout3 and
+    holdout4, each from every key none of the earlier ones took (:func:`draw_later`).
     """
     rng = random.Random(seed)
     pools, texts = sampling_pools(data_dir)
@@ -286,6 +291,8 @@ def draw_samples(data_dir: Path, seed: int = SEED) -> dict[str, list[tuple[str, 
     result["holdout2"] = draw_later(data_dir, earlier, HOLDOUT2_SEED)
     earlier |= {key for _, key, _ in result["holdout2"]}
     result["holdout3"] = draw_later(data_dir, earlier, HOLDOUT3_SEED)
+    earlier |= {key for _, key, _ in result["holdout3"]}
+    result["holdout4"] = draw_later(data_dir, earlier, HOLDOUT4_SEED)
     return result
 
 
@@ -315,6 +322,7 @@ def earlier_keys(split: str) -> frozenset[str]:
     before = {
         "holdout2": ("dev", "test", "holdout"),
         "holdout3": ("dev", "test", "holdout", "holdout2"),
+        "holdout4": ("dev", "test", "holdout", "holdout2", "holdout3"),
     }
     return frozenset(row["key"] for name in before.get(split, ()) for row in load_label_rows(name))
 

@@ -708,7 +708,7 @@ def test_label_files_hold_references_only() -> None:
         "irc": re.compile(r"(?:dev|test)/\d{4}-\d\d-\d\d_\d\d:\d+"),
     }
     seen: set[str] = set()
-    for split in evaluation.SPLITS:
+    for split in (*evaluation.SPLITS, *evaluation.BLIND):
         rows = evaluation.load_label_rows(split)
         assert rows, split
         for row in rows:
@@ -725,6 +725,7 @@ def test_label_files_hold_references_only() -> None:
     [
         ("holdout2", ("dev", "test", "holdout")),
         ("holdout3", ("dev", "test", "holdout", "holdout2")),
+        ("holdout4", ("dev", "test", "holdout", "holdout2", "holdout3")),
     ],
 )
 def test_later_holdouts_are_the_documented_draws(split: str, older: tuple[str, ...]) -> None:
