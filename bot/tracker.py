@@ -229,7 +229,7 @@ class Tracker:
         emoji = emoji.strip(":")
         if user.is_bot or not self.cares_about(emoji):
             return []
-        question = self._asked(repo, ref)
+        question = repo.question_asked_by(ref)
         if question is not None:
             return self._react(repo, question, True, user.user, user_is_staff, emoji, at, added)
         resolving = emoji in self._resolve
@@ -244,7 +244,7 @@ class Tracker:
         # A resolve reaction on an answer in the thread resolves the question too.
         if stored.root is None or not resolving:
             return []
-        question = self._asked(repo, stored.root)
+        question = repo.question_asked_by(stored.root)
         if question is None:
             if repo.get_message(stored.root) is None:  # the question may still arrive
                 fact = EarlyFact(kind, at, user.user, user_is_staff, emoji, on_reply=True)
@@ -280,14 +280,14 @@ class Tracker:
         self, repo: Repo, ref: MessageRef, by: UserRef, at: datetime
     ) -> list[QuestionEvent]:
         """Staff mark a question resolved (the caller checked they are staff)."""
-        question = self._asked(repo, ref)
+        question = repo.question_asked_by(ref)
         return [] if question is None else self._resolve_by(repo, question, by.user, at)
 
     def snooze(
         self, repo: Repo, ref: MessageRef, until: datetime, by: UserRef, at: datetime
     ) -> list[QuestionEvent]:
         """Silence a waiting question's warnings until `until`."""
-        question = self._asked(repo, ref)
+        question = repo.question_asked_by(ref)
         if question is None or question.state not in WAITING_STATES:
             return []
         updated = repo.change(
@@ -295,16 +295,6 @@ class Tracker:
         )
         repo.log(question.id, at, "snoozed", by.user, until.isoformat())
         return [QuestionSnoozed(updated, at)]
-
-    @staticmethod
-    def _asked(repo: Repo, ref: MessageRef) -> Question | None:
-        """The question message `ref` asked: for a follow-up, the one it carries on."""
-        question = repo.question_by_ref(ref)
-        if question is not None and question.state == QuestionState.DISMISSED:
-            earlier = repo.follows(question.id)
-            if earlier is not None:
-                return repo.question(earlier)
-        return question
 
     # --- time -----------------------------------------------------------------
 
@@ -765,8 +755,7 @@ class Tracker:
             return []
         if question.state == QuestionState.DISMISSED:
             # A follow-up's response answers the question it carries on.
-            earlier = repo.follows(question.id)
-            original = repo.question(earlier) if earlier is not None else None
+            original = repo.carried_on(question)
             return self._first_response(repo, original, response) if original else []
         role = ResponderRole.STAFF if response.is_staff else ResponderRole.COMMUNITY
         at = max(response.at, question.asked_at)

@@ -85,12 +85,8 @@ async def escalate(
     if existing is not None:
         return Reply(_already(existing))
     source = ctx.platform(ref.platform)
-    question = await ctx.store.question_by_ref(ref)
-    if question is not None and question.state == QuestionState.DISMISSED:
-        # A follow-up post: what is escalated is the member's question it carries on.
-        earlier = await ctx.store.read(Repo.follows, question.id)
-        if earlier is not None:
-            question = await ctx.store.read(Repo.question, earlier)
+    # For a follow-up post, what is escalated is the member's question it carries on.
+    question = await ctx.store.question_asked_by(ref)
     try:
         message = await source.fetch(ref)
     except PlatformError as exc:

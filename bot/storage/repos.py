@@ -640,10 +640,24 @@ class Repo:
         )
         return self._question(row) if row else None
 
-    def follows(self, question_id: int) -> int | None:
-        """The id of the earlier question that `question_id` carries on, if it is a follow-up."""
-        row = self._one("SELECT follows FROM questions WHERE id = ?", (question_id,))
-        return row[0] if row else None
+    def carried_on(self, question: Question) -> Question | None:
+        """The earlier question that `question` carries on, if it is a follow-up.
+
+        Only a dismissed question can be one: the row is not read for any other.
+        """
+        if question.state != QuestionState.DISMISSED:
+            return None
+        row = self._one(
+            f"SELECT {QUESTION_COLUMNS} FROM questions "
+            "WHERE id = (SELECT follows FROM questions WHERE id = ?)",
+            (question.id,),
+        )
+        return self._question(row) if row else None
+
+    def question_asked_by(self, ref: MessageRef) -> Question | None:
+        """The question message `ref` asked: for a follow-up, the one it carries on."""
+        question = self.question_by_ref(ref)
+        return (self.carried_on(question) or question) if question else None
 
     def follow_ups(self, start: datetime, end: datetime) -> list[tuple[Question, Question]]:
         """(follow-up, the question it carries on) for follow-ups asked in [start, end)."""
@@ -1209,6 +1223,10 @@ class Store:
     async def question_by_ref(self, ref: MessageRef) -> Question | None:
         """The question asked by message `ref`, if tracked."""
         return await self.read(Repo.question_by_ref, ref)
+
+    async def question_asked_by(self, ref: MessageRef) -> Question | None:
+        """The question message `ref` asked: for a follow-up, the one it carries on."""
+        return await self.read(Repo.question_asked_by, ref)
 
     async def get_message(self, ref: MessageRef) -> StoredMessage | None:
         """A message we saw, or None."""
