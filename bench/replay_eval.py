@@ -114,13 +114,13 @@ def irc_keys(src: Path) -> dict[str, str]:
 def score(
     name: str,
     result: ReplayResult,
+    asked: dict[str, dict[str, Any]],
     truth: list[Truth],
     labels: dict[str, int],
     texts: dict[str, str],
     clock: float = 0.0,
 ) -> Scores:
-    """Compare a replay with the truth and the labels."""
-    asked = tracked(result)
+    """Compare a replay (`asked`: its `tracked` lines) with the truth and the labels."""
     s = Scores(name, result.messages, result.elapsed, len(result.questions))
     agreement(s, asked, truth, clock)
     tp = fp = fn = btp = bfp = bfn = 0
@@ -200,12 +200,12 @@ async def run_source(name: str, src: Path, tmp: Path) -> Scores:
     elapsed = time.perf_counter() - began
     lines = [result_line(q) for q in result.questions] + result.not_questions
     clock = IRC_CLOCK if name == "irc" else 0.0
-    s = score(name, result, truth, labelled(name, keys), texts_of(lines), clock)
+    asked = tracked(result)
+    s = score(name, result, asked, truth, labelled(name, keys), texts_of(lines), clock)
     s.seconds = elapsed
     s.kinds = dict(Counter(q.response_kind for q in result.questions if q.response_kind))
     if name == "irc":
         s.also = Scores(name, result.messages, elapsed, len(result.questions))
-        asked = tracked(result)
         agreement(s.also, asked, irc_truth(src), clock)
     return s
 

@@ -24,13 +24,18 @@ QUESTION = "How do I rotate my API key?"
 AGAIN = "Anyone? How do I rotate the API key, the settings page has no button for it?"
 
 
+async def asks_twice(world: World, *, minutes: float) -> tuple[MessageRef, MessageRef]:
+    """Maria asks in #help, then asks again `minutes` later; both posts' refs."""
+    first = await world.post("help", "maria", QUESTION)
+    await world.advance(minutes=minutes)
+    return first, await world.post("help", "maria", AGAIN)
+
+
 async def test_asking_again_is_the_same_question_and_its_answer_answers_it(
     world: World,
 ) -> None:
     """Maria asks, asks again 10 minutes later, Ben answers the second post: one answered."""
-    first = await world.post("help", "maria", QUESTION)
-    await world.advance(minutes=10)
-    again = await world.post("help", "maria", AGAIN)
+    first, again = await asks_twice(world, minutes=10)
     await world.advance(minutes=2)
     await world.reply(again, "ben", "Settings > Keys > Rotate, top right")
     question = await world.question(first)
@@ -46,9 +51,7 @@ async def test_asking_again_is_the_same_question_and_its_answer_answers_it(
 
 async def test_a_mention_after_the_follow_up_answers_the_first_question(world: World) -> None:
     """The mention window runs from the follow-up too: 20 minutes after the first post."""
-    first = await world.post("help", "maria", QUESTION)
-    await world.advance(minutes=12)
-    await world.post("help", "maria", AGAIN)
+    first, _ = await asks_twice(world, minutes=12)
     await world.advance(minutes=8)
     await world.post("help", "sven", "@maria it moved to Admin > Keys", mentions=("maria",))
     question = await world.question(first)
@@ -58,9 +61,7 @@ async def test_a_mention_after_the_follow_up_answers_the_first_question(world: W
 
 async def test_a_waiting_member_is_nudged_about_once(world: World) -> None:
     """Two posts of one waiting member: the staff hear about the first one only."""
-    first = await world.post("help", "maria", QUESTION)
-    await world.advance(minutes=5)
-    again = await world.post("help", "maria", AGAIN)
+    first, again = await asks_twice(world, minutes=5)
     await world.advance(minutes=70)
     nudges = world.nudges()
     assert nudges[0].startswith("1 question is close to the target")
@@ -72,9 +73,7 @@ async def test_a_waiting_member_is_nudged_about_once(world: World) -> None:
 
 async def test_separate_questions_stay_separate(world: World) -> None:
     """Later than the window, after an answer, by someone else, or in a forum: two questions."""
-    first = await world.post("help", "maria", QUESTION)
-    await world.advance(minutes=16)
-    late = await world.post("help", "maria", AGAIN)
+    first, late = await asks_twice(world, minutes=16)
     assert (await world.question(late)).state == QuestionState.OPEN
 
     other = await world.post("help", "tomasz", "Where do I find the invoices?")
@@ -145,9 +144,7 @@ async def test_replay_lists_a_follow_up_with_the_answer_it_got(tmp_path: Path) -
 
 async def test_reactions_on_the_follow_up_act_on_the_question(world: World) -> None:
     """Staff :eyes: on the follow-up is the first response; the asker's ✅ there resolves."""
-    first = await world.post("help", "maria", QUESTION)
-    await world.advance(minutes=3)
-    again = await world.post("help", "maria", AGAIN)
+    first, again = await asks_twice(world, minutes=3)
     await world.advance(minutes=1)
     await world.react(again, "ben", "eyes")
     question = await world.question(first)

@@ -102,19 +102,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def live_config(path: Path, *, target: str = "2s", sweep: str = "1s") -> Path:
-    """One watched Slack channel with a short target and a fast sweep, nudging the staff."""
+def live_config(
+    path: Path, *, target: str = "2s", sweep: str = "1s", outbox_lease: str | None = None
+) -> Path:
+    """One watched Slack channel with a short target and a fast sweep, nudging the staff.
+
+    `outbox_lease`: how long a replica holds a send (`bot.outbox_lease`), when set.
+    """
+    lease = f'outbox_lease = "{outbox_lease}"\n' if outbox_lease else ""
     path.write_text(
         f"""
 [bot]
 sweep_interval = "{sweep}"
-log_level = "INFO"
+{lease}log_level = "INFO"
 
 [staff]
 slack_users = ["UANA"]
 
-# Each question of these streams is a case of its own, though a few members ask them
-# seconds apart: none carries another on (tracking.follow_up_window).
+# Each question of these streams and bursts is a case of its own, though a few members
+# ask them seconds apart: none carries another on (tracking.follow_up_window).
 [tracking]
 follow_up_window = "0s"
 

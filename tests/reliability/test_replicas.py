@@ -33,13 +33,14 @@ from bot.app import Frontline
 from bot.core.clock import VirtualClock
 from bot.core.model import ChannelRef, MessageRef, Post
 from config.settings import Settings, load_settings
-from tests.adapters.fake_slack import HELP, STAFF
+from tests.adapters.fake_slack import STAFF
 from tests.conftest import SPACE, T0, NewDatabase, World, community_config, postgres_only
 from tests.reliability.harness import (
     MEMBERS,
     BotProcess,
     HookedSlack,
     asking,
+    live_config,
     now_ts,
     require,
     until,
@@ -52,32 +53,7 @@ LEASE = 3.0  # seconds, `bot.outbox_lease` of every replica
 
 def replica_config(path: Path, *, target: str) -> Path:
     """One watched channel nudging #staff; 1 s sweeps and a 3 s outbox lease."""
-    path.write_text(
-        f"""
-[bot]
-sweep_interval = "1s"
-outbox_lease = "{LEASE:.0f}s"
-log_level = "INFO"
-
-[staff]
-slack_users = ["UANA"]
-
-# Each question of the burst is a case of its own, though a few members ask them
-# seconds apart: none carries another on (tracking.follow_up_window).
-[tracking]
-follow_up_window = "0s"
-
-[[channels]]
-platform = "slack"
-id = "{HELP}"
-name = "help"
-target = "{target}"
-nudge_channel = "{STAFF}"
-nudge_at_risk = false
-""",
-        encoding="utf-8",
-    )
-    return path
+    return live_config(path, target=target, sweep="1s", outbox_lease=f"{LEASE:.0f}s")
 
 
 Start = Callable[[str], Awaitable[list[BotProcess]]]
