@@ -13,6 +13,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -268,10 +269,32 @@ async def database(new_database: NewDatabase, db_path: Path) -> str:
     return await new_database(db_path.name)
 
 
+@asynccontextmanager
+async def open_world(
+    settings: Settings,
+    database: str,
+    *,
+    clock: VirtualClock | None = None,
+    platform: LocalPlatform | None = None,
+) -> AsyncIterator[World]:
+    """A bot on the local platform until the block ends: what the `world` fixture opens.
+
+    For tests that need their own settings, a clock not at T0, or a restart: opening
+    again on the same `database` with `clock=w.clock, platform=w.platform` keeps the
+    stored questions, the time and the platform's transcript. By default the clock
+    starts at T0 and the platform's staff are the settings' local users; a `platform`
+    given must run on `clock`.
+    """
+    clock = VirtualClock(T0) if clock is None else clock
+    if platform is None:
+        platform = LocalPlatform(clock, staff=frozenset(settings.staff.local_users), space=SPACE)
+    assert platform.clock is clock, "the platform must run on the world's clock"
+    async with Frontline.open(settings, clock, {"local": platform}, database=database) as app:
+        yield World(app, clock, platform)
+
+
 @pytest.fixture
 async def world(settings: Settings, database: str) -> AsyncIterator[World]:
     """A bot on the local platform at T0 with a real database (SQLite unless asked)."""
-    clock = VirtualClock(T0)
-    platform = LocalPlatform(clock, staff=frozenset(settings.staff.local_users), space=SPACE)
-    async with Frontline.open(settings, clock, {"local": platform}, database=database) as app:
-        yield World(app, clock, platform)
+    async with open_world(settings, database) as opened:
+        yield opened

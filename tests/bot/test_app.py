@@ -16,7 +16,7 @@ from bot.core.events import MessagePosted, QuestionOpened
 from bot.core.model import Message, MessageRef, Reply, UserRef
 from bot.core.router import Router
 from config.settings import load_settings
-from tests.conftest import T0, NewDatabase, both_backends, community_config
+from tests.conftest import T0, NewDatabase, both_backends, community_config, open_world
 
 pytestmark = both_backends
 
@@ -121,14 +121,10 @@ async def test_virtual_sweep_follows_the_live_tick_grid(new_database: NewDatabas
     """On virtual time the sweep acts on the same 30 s ticks the live scheduler would."""
     settings = load_settings(data=community_config())
     start = datetime(2026, 11, 24, 9, 0, 10, tzinfo=UTC)
-    clock = VirtualClock(start)
-    platform = LocalPlatform(clock, space="T1")
-    async with Frontline.open(
-        settings, clock, {"local": platform}, database=await new_database("g.db")
-    ) as app:
-        await app.handle(_question(start))
-        await app.advance_to(start + timedelta(hours=2))
-    heads_up, breach = platform.sent("post")
+    async with open_world(settings, await new_database("g.db"), clock=VirtualClock(start)) as world:
+        await world.app.handle(_question(start))
+        await world.app.advance_to(start + timedelta(hours=2))
+    heads_up, breach = world.platform.sent("post")
     assert heads_up.at == datetime(2026, 11, 24, 9, 45, 30, tzinfo=UTC)
     assert breach.at == datetime(2026, 11, 24, 10, 0, 30, tzinfo=UTC)
 
@@ -204,14 +200,12 @@ async def test_batched_replay_reads_in_channel_answers_like_event_by_event(
     for batch in (1, 3):
         settings = load_settings(data=community_config())
         events = _in_channel_talk()
-        clock = VirtualClock(events[0][0])
-        platform = LocalPlatform(clock, staff=frozenset({"ana", "ben"}), space="T1")
-        async with Frontline.open(
-            settings, clock, {"local": platform}, database=await new_database(f"talk{batch}.db")
-        ) as app:
-            await app.play(events, batch=batch)
-            await app.advance_to(events[-1][0] + timedelta(hours=3))
-            rows = await app.ctx.store.read(
+        async with open_world(
+            settings, await new_database(f"talk{batch}.db"), clock=VirtualClock(events[0][0])
+        ) as world:
+            await world.app.play(events, batch=batch)
+            await world.app.advance_to(events[-1][0] + timedelta(hours=3))
+            rows = await world.app.ctx.store.read(
                 lambda repo: [
                     tuple(r)
                     for r in repo.conn.execute(
@@ -220,7 +214,7 @@ async def test_batched_replay_reads_in_channel_answers_like_event_by_event(
                     )
                 ]
             )
-        results.append((rows, len(platform.sent("post"))))
+        results.append((rows, len(world.platform.sent("post"))))
     assert results[0] == results[1]
     answered = {row[0]: row[2:4] for row in results[0][0]}
     assert answered["t0"] == ("tomasz", "acknowledged")

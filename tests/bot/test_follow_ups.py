@@ -11,14 +11,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.adapters.local import LocalPlatform
-from bot.app import Frontline
-from bot.core.clock import VirtualClock
 from bot.core.model import MessageRef, QuestionState
 from bot.replay import ReplayOptions, replay, write_results
 from config.settings import load_settings
 from tests.bot.test_replay import KEYS, msg, ts, write_export
-from tests.conftest import SPACE, T0, World, community_config
+from tests.conftest import SPACE, T0, World, community_config, open_world
 
 QUESTION = "How do I rotate my API key?"
 AGAIN = "Anyone? How do I rotate the API key, the settings page has no button for it?"
@@ -101,10 +98,7 @@ async def test_separate_questions_stay_separate(world: World) -> None:
 async def test_the_window_can_be_switched_off(database) -> None:  # type: ignore[no-untyped-def]
     """With tracking.follow_up_window 0, every question-like post is a question of its own."""
     settings = load_settings(data=community_config(tracking={"follow_up_window": "0s"}))
-    clock = VirtualClock(T0)
-    platform = LocalPlatform(clock, space=SPACE)
-    async with Frontline.open(settings, clock, {"local": platform}, database=database) as app:
-        world = World(app, clock, platform)
+    async with open_world(settings, database) as world:
         await world.post("help", "maria", QUESTION)
         again = await world.post("help", "maria", AGAIN)
         assert (await world.question(again)).state == QuestionState.OPEN

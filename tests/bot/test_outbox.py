@@ -82,38 +82,30 @@ async def test_recorded_once_per_key_and_sent_once(world: World) -> None:
     assert await world.store.read(states) == {"sent": 1}
 
 
-async def test_a_dead_processs_lease_is_taken_over_after_it_runs_out(
-    settings: Settings, database: str
-) -> None:
+async def test_a_dead_processs_lease_is_taken_over_after_it_runs_out(world: World) -> None:
     """Another replica sends what a dead one held, once its lease has run out; not before."""
-    clock = VirtualClock(T0)
-    platform = LocalPlatform(clock, space=SPACE)
-    async with Frontline.open(settings, clock, {"local": platform}, database=database) as app:
-        dead = Outbox("replica-1", timedelta(minutes=2))
-        send = a_send()
-        await app.ctx.store.write(lambda repo: dead.add(repo, send, T0))
-        # replica-1 dies here, before sending; replica-2 (this app) polls.
-        app.ctx.outbox = Outbox("replica-2", timedelta(minutes=2))
-        clock.set(T0 + timedelta(minutes=1))
-        assert await app.ctx.outbox.deliver(app.ctx) == 0
-        clock.set(T0 + timedelta(minutes=2, seconds=1))
-        assert await app.ctx.outbox.deliver(app.ctx) == 1
-        assert len(platform.sent("post")) == 1
+    app = world.app
+    dead = Outbox("replica-1", timedelta(minutes=2))
+    send = a_send()
+    await app.ctx.store.write(lambda repo: dead.add(repo, send, T0))
+    # replica-1 dies here, before sending; replica-2 (this app) polls.
+    app.ctx.outbox = Outbox("replica-2", timedelta(minutes=2))
+    world.clock.set(T0 + timedelta(minutes=1))
+    assert await app.ctx.outbox.deliver(app.ctx) == 0
+    world.clock.set(T0 + timedelta(minutes=2, seconds=1))
+    assert await app.ctx.outbox.deliver(app.ctx) == 1
+    assert len(world.platform.sent("post")) == 1
 
 
-async def test_a_restart_takes_back_its_own_leases_at_once(
-    settings: Settings, database: str
-) -> None:
+async def test_a_restart_takes_back_its_own_leases_at_once(world: World) -> None:
     """The same instance id after a crash: no waiting for the lease."""
-    clock = VirtualClock(T0)
-    platform = LocalPlatform(clock, space=SPACE)
-    async with Frontline.open(settings, clock, {"local": platform}, database=database) as app:
-        before = Outbox("host-a")
-        await app.ctx.store.write(lambda repo: before.add(repo, a_send(), T0))
-        after = Outbox("host-a")
-        app.ctx.outbox = after
-        assert await after.recover(app.ctx) == 1
-        assert await after.deliver(app.ctx) == 1
+    app = world.app
+    before = Outbox("host-a")
+    await app.ctx.store.write(lambda repo: before.add(repo, a_send(), T0))
+    after = Outbox("host-a")
+    app.ctx.outbox = after
+    assert await after.recover(app.ctx) == 1
+    assert await after.deliver(app.ctx) == 1
 
 
 async def test_a_send_that_may_have_arrived_is_checked_before_sending_again(

@@ -8,13 +8,11 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.adapters.local import LocalPlatform
 from bot.app import Frontline
-from bot.core.clock import VirtualClock
 from bot.ops_http import Ops, serve
 from config.settings import Settings
 from tests.bot.metrics_text import Samples, parse, value
-from tests.conftest import SPACE, T0, World
+from tests.conftest import World, open_world
 
 QUESTION = "How do I rotate my API key? The docs don't say."
 
@@ -94,12 +92,8 @@ async def test_two_bots_in_one_process_keep_their_own_counts(
 ) -> None:
     """A second bot in the same process starts from zero and never sees the first one's counts."""
     await world.post("help", "maria", QUESTION)
-    clock = VirtualClock(T0)
-    platform = LocalPlatform(clock, space=SPACE)
-    async with Frontline.open(
-        settings, clock, {"local": platform}, database=str(tmp_path / "other.db")
-    ) as other:
-        async with metrics_endpoint(other) as url:
+    async with open_world(settings, str(tmp_path / "other.db")) as other:
+        async with metrics_endpoint(other.app) as url:
             samples = await scrape(url)
         assert value(samples, "frontline_questions_opened_total", platform="local") is None
         assert value(samples, "frontline_questions_waiting") == 0

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.core.model import MessageRef, QuestionState, ResponderRole, Stage
-from tests.conftest import World, both_backends
+from config.settings import load_settings
+from tests.conftest import World, both_backends, community_config, open_world
 
 pytestmark = both_backends
 QUESTION = "How do I rotate my API key?"
@@ -312,19 +313,10 @@ async def test_huge_and_odd_messages_do_not_break_tracking(world: World) -> None
 
 async def test_questions_survive_restart(settings, database) -> None:  # type: ignore[no-untyped-def]
     """A question opened before a restart is still tracked and breached after it."""
-    from bot.adapters.local import LocalPlatform
-    from bot.app import Frontline
-    from bot.core.clock import VirtualClock
-    from tests.conftest import T0
-
-    clock = VirtualClock(T0)
-    platform = LocalPlatform(clock, staff=frozenset({"ana"}), space="T1")
-    async with Frontline.open(settings, clock, {"local": platform}, database=database) as app:
-        first = World(app, clock, platform)
+    async with open_world(settings, database) as first:
         q = await first.post("help", "maria", QUESTION)
-    clock.advance(timedelta(hours=2))
-    async with Frontline.open(settings, clock, {"local": platform}, database=database) as app:
-        second = World(app, clock, platform)
+    first.clock.advance(timedelta(hours=2))
+    async with open_world(settings, database, clock=first.clock, platform=first.platform) as second:
         await second.advance(seconds=30)
         assert (await second.question(q)).breached
         assert len(second.nudges()) == 1
@@ -482,17 +474,8 @@ async def test_acknowledgement_only_within_the_mention_window(world: World) -> N
 
 async def test_acknowledgement_can_be_switched_off(database) -> None:  # type: ignore[no-untyped-def]
     """With tracking.asker_acknowledges off, the asker's reply credits nobody."""
-    from bot.adapters.local import LocalPlatform
-    from bot.app import Frontline
-    from bot.core.clock import VirtualClock
-    from config.settings import load_settings
-    from tests.conftest import T0, community_config
-
     settings = load_settings(data=community_config(tracking={"asker_acknowledges": False}))
-    clock = VirtualClock(T0)
-    platform = LocalPlatform(clock, space="T1")
-    async with Frontline.open(settings, clock, {"local": platform}, database=database) as app:
-        world = World(app, clock, platform)
+    async with open_world(settings, database) as world:
         q = await world.post("help", "maria", QUESTION)
         await world.advance(minutes=3)
         await world.post("help", "sven", "settings > keys > rotate")

@@ -15,7 +15,7 @@ from bot.core.events import ActionInvoked, ShortcutInvoked
 from bot.core.model import MessageRef, QuestionState, Reply
 from bot.storage.repos import Repo
 from config.settings import load_settings
-from tests.conftest import SPACE, T0, World, both_backends, community_config
+from tests.conftest import SPACE, T0, World, both_backends, community_config, open_world
 
 pytestmark = both_backends
 
@@ -147,8 +147,7 @@ async def test_private_content_is_copied_where_allowed(database: str) -> None:
     local = LocalPlatform(
         clock, staff=frozenset({"ana"}), private=frozenset({"secret"}), space=SPACE
     )
-    async with Frontline.open(settings, clock, {"local": local}, database=database) as app:
-        world = World(app, clock, local)
+    async with open_world(settings, database, clock=clock, platform=local) as world:
         q = await world.post("secret", "maria", "Our renewal number is 12345, why the change?")
         await world.command(f"escalate {world.link(q)} support", user="ana")
     assert "12345" in local.sent("post")[0].text

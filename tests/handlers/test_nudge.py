@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.adapters.local import LocalPlatform
-from bot.app import Frontline
 from bot.core.clock import VirtualClock
 from config.settings import load_settings
-from tests.conftest import T0, World, community_config
+from tests.conftest import T0, World, community_config, open_world
 
 QUESTION = "How do I rotate my API key?"
 
@@ -107,24 +106,20 @@ def escalating(**channel: Any) -> dict[str, Any]:
     return config
 
 
-async def open_world(db: Path, config: dict[str, Any], start: datetime = T0) -> tuple:
-    settings = load_settings(data=config)
-    clock = VirtualClock(start)
-    platform = LocalPlatform(clock, staff=frozenset({"ana", "ben"}), space="T1")
-    manager = Frontline.open(settings, clock, {"local": platform}, database=str(db))
-    return World(await manager.__aenter__(), clock, platform), manager
+def configured_world(
+    db: Path, config: dict[str, Any], start: datetime = T0
+) -> AbstractAsyncContextManager[World]:
+    """A bot with `config` on the SQLite file `db`, its clock at `start`."""
+    return open_world(load_settings(data=config), str(db), clock=VirtualClock(start))
 
 
 async def test_reminders_then_second_tier_then_silence(db_path: Path) -> None:
     """Breach, two reminders 30 min apart, then one nudge to the leads, then nothing."""
-    world, manager = await open_world(db_path, escalating())
-    try:
+    async with configured_world(db_path, escalating()) as world:
         q = await world.post("help", "maria", QUESTION)
         await world.advance(hours=6)
         staff, leads = posts(world), posts(world, "leads")
         question = await world.question(q)
-    finally:
-        await manager.__aexit__(None, None, None)
     assert [p.split("\n")[0] for p in staff] == [
         "1 question is close to the target",
         "1 question has passed the response target without an answer",
@@ -138,29 +133,22 @@ async def test_reminders_then_second_tier_then_silence(db_path: Path) -> None:
 
 async def test_no_duplicate_nudge_across_a_restart(db_path: Path) -> None:
     """Stopping and starting the bot mid-way sends each reminder exactly once."""
-    world, manager = await open_world(db_path, escalating())
-    try:
+    async with configured_world(db_path, escalating()) as world:
         await world.post("help", "maria", QUESTION)
         await world.advance(minutes=70)  # heads-up, breach (61) — reminder 1 due at 91
         before = posts(world)
-    finally:
-        await manager.__aexit__(None, None, None)
-    again, manager = await open_world(db_path, escalating(), start=world.clock.now())
-    try:
+    async with configured_world(db_path, escalating(), start=world.clock.now()) as again:
         await again.advance(minutes=1)
         assert posts(again) == []  # nothing new is due yet: nothing is repeated
         await again.advance(minutes=30)
         after = posts(again)
-    finally:
-        await manager.__aexit__(None, None, None)
     assert len(before) == 2
     assert len(after) == 1 and "reminder 1" in after[0]
 
 
 async def test_snooze_stops_nudges_at_once(db_path: Path) -> None:
     """Snoozed after the breach, no reminder goes out until the snooze ends."""
-    world, manager = await open_world(db_path, escalating())
-    try:
+    async with configured_world(db_path, escalating()) as world:
         q = await world.post("help", "maria", QUESTION)
         await world.advance(minutes=62)
         reply = await world.command(f"snooze {world.link(q)} 2h")
@@ -169,8 +157,6 @@ async def test_snooze_stops_nudges_at_once(db_path: Path) -> None:
         assert len(posts(world)) == 2
         await world.advance(minutes=2)
         assert len(posts(world)) == 3 and "reminder 1" in posts(world)[2]
-    finally:
-        await manager.__aexit__(None, None, None)
 
 
 # --- quiet hours, on-call, away notice ------------------------------------------------------
@@ -185,15 +171,12 @@ def office_reminders(**channel: Any) -> dict[str, Any]:
 async def test_quiet_hours_hold_reminders_until_the_team_is_in(db_path: Path) -> None:
     """Reminders due after 17:00 Berlin wait for 09:00 the next morning; none at night."""
     start = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)  # 15:00 Berlin
-    world, manager = await open_world(db_path, office_reminders(), start)
-    try:
+    async with configured_world(db_path, office_reminders(), start) as world:
         await world.post("office", "maria", QUESTION)
         await world.app.advance_to(datetime(2026, 11, 25, 7, 59, tzinfo=UTC))  # 08:59 Berlin
         evening = [(s.at, s.text.split("\n")[0]) for s in world.platform.sent("post")]
         await world.app.advance_to(datetime(2026, 11, 25, 8, 0, 30, tzinfo=UTC))  # 09:00
         morning = world.platform.sent("post")[len(evening) :]
-    finally:
-        await manager.__aexit__(None, None, None)
     # 15:45 heads-up, 16:00 breach, 16:30 reminder 1; 17:00 is closing time: held.
     assert [at.astimezone(UTC).hour * 60 + at.minute for at, _ in evening] == [
         14 * 60 + 45,
@@ -206,13 +189,12 @@ async def test_quiet_hours_hold_reminders_until_the_team_is_in(db_path: Path) ->
 async def test_channel_may_allow_nudges_outside_hours(db_path: Path) -> None:
     """With nudge_outside_hours, reminders keep coming in the evening."""
     start = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
-    world, manager = await open_world(db_path, office_reminders(nudge_outside_hours=True), start)
-    try:
+    async with configured_world(
+        db_path, office_reminders(nudge_outside_hours=True), start
+    ) as world:
         await world.post("office", "maria", QUESTION)
         await world.app.advance_to(datetime(2026, 11, 24, 20, 0, tzinfo=UTC))  # 21:00 Berlin
         late = [s for s in world.platform.sent("post") if s.at.hour >= 16]
-    finally:
-        await manager.__aexit__(None, None, None)
     assert len(late) >= 2  # reminders at 17:00 and later Berlin time
 
 
@@ -248,13 +230,10 @@ async def test_on_call_person_gets_the_nudge_by_dm(db_path: Path) -> None:
         ]
     )
     config["channels"][0]["dm_on_call"] = True
-    world, manager = await open_world(db_path, config)
-    try:
+    async with configured_world(db_path, config) as world:
         await world.post("help", "maria", QUESTION)
         await world.advance(minutes=61)
         dms = world.platform.sent("dm")
-    finally:
-        await manager.__aexit__(None, None, None)
     assert {d.where for d in dms} == {"ben"}
     assert any("passed the response target" in d.text for d in dms)
 
@@ -263,15 +242,14 @@ async def test_away_notice_for_questions_outside_hours(db_path: Path) -> None:
     """With ack_outside_hours, an evening question gets a reply saying when the team is back."""
     config = community_config()
     config["channels"][2]["ack_outside_hours"] = True
-    world, manager = await open_world(db_path, config, datetime(2026, 11, 24, 19, 0, tzinfo=UTC))
-    try:
+    async with configured_world(
+        db_path, config, datetime(2026, 11, 24, 19, 0, tzinfo=UTC)
+    ) as world:
         q = await world.post("office", "maria", QUESTION)
         notices = world.platform.sent("thread")
         await world.app.advance_to(datetime(2026, 11, 25, 10, 0, tzinfo=UTC))
         await world.post("office", "sven", "Why does the CLI crash on start?")  # in hours
         later = world.platform.sent("thread")
-    finally:
-        await manager.__aexit__(None, None, None)
     assert len(notices) == 1 and notices[0].where == f"office/{q.message}"
     assert "back on Wednesday at 09:00 (Europe/Berlin)" in notices[0].text
     assert len(later) == 1
@@ -286,13 +264,10 @@ async def test_nudges_mention_the_on_call_group(db_path: Path) -> None:
         ]
     )
     config["channels"][0]["mention_on_call"] = True
-    world, manager = await open_world(db_path, config)
-    try:
+    async with configured_world(db_path, config) as world:
         await world.post("help", "maria", QUESTION)
         await world.advance(minutes=61)
         nudges = world.platform.sent("post")
-    finally:
-        await manager.__aexit__(None, None, None)
     assert nudges and all(n.text.startswith("@S0ONCALL @ben ") for n in nudges)
     assert nudges[-1].post is not None
     assert nudges[-1].post.notify == (("group", "S0ONCALL"), ("user", "ben"))

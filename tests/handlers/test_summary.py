@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.adapters.local import LocalPlatform
-from bot.app import Frontline
 from bot.core.clock import VirtualClock
 from config.settings import load_settings
 from handlers.summary import latest_periods, next_moment
-from tests.conftest import T0, World, community_config
+from tests.conftest import T0, World, community_config, open_world
 
 SUMMARY = {
     "platform": "local",
@@ -21,13 +20,12 @@ SUMMARY = {
 }
 
 
-async def open_world(db: Path, start: datetime = T0, **summary: object) -> tuple:
+def summary_world(
+    db: Path, start: datetime = T0, **summary: object
+) -> AbstractAsyncContextManager[World]:
+    """A bot that sends SUMMARY (with `summary` changes) to #staff, its clock at `start`."""
     settings = load_settings(data=community_config(summaries=[{**SUMMARY, **summary}]))
-    clock = VirtualClock(start)
-    platform = LocalPlatform(clock, staff=frozenset({"ana", "ben"}), space="T1")
-    manager = Frontline.open(settings, clock, {"local": platform}, database=str(db))
-    app = await manager.__aenter__()
-    return World(app, clock, platform), manager
+    return open_world(settings, str(db), clock=VirtualClock(start))
 
 
 def summaries(world: World, kind: str = "Daily") -> list[str]:
@@ -36,8 +34,7 @@ def summaries(world: World, kind: str = "Daily") -> list[str]:
 
 async def test_daily_summary_counts_yesterday_by_hand(db_path: Path) -> None:
     """At 09:00 the team gets yesterday's figures, computed as a person would."""
-    world, manager = await open_world(db_path)
-    try:
+    async with summary_world(db_path) as world:
         q1 = await world.post("help", "maria", "How do I rotate my API key?")
         await world.advance(minutes=10)
         await world.reply(q1, "sven")  # community, 10 min
@@ -47,8 +44,6 @@ async def test_daily_summary_counts_yesterday_by_hand(db_path: Path) -> None:
         await world.post("help", "tomasz", "Where are the API key docs?")  # never answered
         await world.app.advance_to(datetime(2026, 11, 25, 9, 0, 30, tzinfo=UTC))
         [text] = summaries(world)
-    finally:
-        await manager.__aexit__(None, None, None)
     assert text.startswith("Daily summary: Tue 24 Nov")
     assert "Questions: 3" in text
     assert "Answered: 2 (67%)" in text and "1 by the community, 1 by staff" in text
@@ -61,54 +56,39 @@ async def test_daily_summary_counts_yesterday_by_hand(db_path: Path) -> None:
 
 async def test_quiet_day_gives_a_friendly_summary(db_path: Path) -> None:
     """A day without questions is said plainly, not an error or empty figures."""
-    world, manager = await open_world(db_path)
-    try:
+    async with summary_world(db_path) as world:
         await world.app.advance_to(datetime(2026, 11, 25, 9, 1, tzinfo=UTC))
         [text] = summaries(world)
-    finally:
-        await manager.__aexit__(None, None, None)
     assert "A quiet day: no questions were asked" in text
 
 
 async def test_summary_is_sent_once_also_across_a_restart(db_path: Path) -> None:
     """Running past 09:00 twice, or restarting, never sends the same summary again."""
-    world, manager = await open_world(db_path)
-    try:
+    async with summary_world(db_path) as world:
         await world.app.advance_to(datetime(2026, 11, 25, 9, 5, tzinfo=UTC))
         await world.app.run_job("summary")
         await world.app.run_job("summary")
         assert len(summaries(world)) == 1
-    finally:
-        await manager.__aexit__(None, None, None)
-    again, manager = await open_world(db_path, start=datetime(2026, 11, 25, 10, 0, tzinfo=UTC))
-    try:
+    async with summary_world(db_path, start=datetime(2026, 11, 25, 10, 0, tzinfo=UTC)) as again:
         await again.app.run_job("summary")
         assert summaries(again) == []
-    finally:
-        await manager.__aexit__(None, None, None)
 
 
 async def test_missed_summary_is_sent_once_on_start(db_path: Path) -> None:
     """Down at 09:00, the bot sends the day's summary when it comes back, and only once."""
-    world, manager = await open_world(db_path, start=datetime(2026, 11, 25, 13, 0, tzinfo=UTC))
-    try:
+    async with summary_world(db_path, start=datetime(2026, 11, 25, 13, 0, tzinfo=UTC)) as world:
         await world.app.run_job("summary")  # what run_live does first on start
         await world.app.run_job("summary")
         texts = summaries(world)
-    finally:
-        await manager.__aexit__(None, None, None)
     assert len(texts) == 1 and texts[0].startswith("Daily summary: Tue 24 Nov")
 
 
 async def test_weekly_summary_on_its_day_with_a_chart(db_path: Path) -> None:
     """On Monday the week's summary comes with a PNG chart of the last 14 days."""
-    world, manager = await open_world(db_path)
-    try:
+    async with summary_world(db_path) as world:
         await world.post("help", "maria", "How do I rotate my API key?")
         await world.app.advance_to(datetime(2026, 11, 30, 9, 0, 30, tzinfo=UTC))  # Monday
         weekly = [s for s in world.platform.sent("post") if s.text.startswith("Weekly summary")]
-    finally:
-        await manager.__aexit__(None, None, None)
     assert len(weekly) == 1
     assert weekly[0].text.startswith("Weekly summary: 23 Nov to 29 Nov")
     assert "Questions: 1" in weekly[0].text
@@ -118,16 +98,13 @@ async def test_weekly_summary_on_its_day_with_a_chart(db_path: Path) -> None:
 
 async def test_change_against_the_day_before_is_shown(db_path: Path) -> None:
     """Each figure says how it moved against the previous period."""
-    world, manager = await open_world(db_path)
-    try:
+    async with summary_world(db_path) as world:
         await world.post("help", "maria", "How do I rotate my API key?")
         await world.app.advance_to(datetime(2026, 11, 25, 8, 0, tzinfo=UTC))
         for who in ("sven", "aiko", "tomasz"):
             await world.post("help", who, "Why does the build fail on main?")
         await world.app.advance_to(datetime(2026, 11, 26, 9, 1, tzinfo=UTC))
         texts = summaries(world)
-    finally:
-        await manager.__aexit__(None, None, None)
     assert texts[-1].startswith("Daily summary: Wed 25 Nov")
     assert "Questions: 3 (+2)" in texts[-1]
 
@@ -135,8 +112,7 @@ async def test_change_against_the_day_before_is_shown(db_path: Path) -> None:
 async def test_a_refused_post_is_sent_on_a_later_try_and_only_once(db_path: Path) -> None:
     """A platform error keeps the summary in the outbox: sent 30 s later, never again."""
     start = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
-    world, manager = await open_world(db_path, start=start)
-    try:
+    async with summary_world(db_path, start=start) as world:
         world.platform.fail_next = 1
         await world.app.run_job("summary")
         await world.app.run_job("summary")  # the next poll does not build it again
@@ -146,8 +122,6 @@ async def test_a_refused_post_is_sent_on_a_later_try_and_only_once(db_path: Path
         assert sent.at == start + timedelta(seconds=30)
         await world.app.run_job("summary")
         assert len(summaries(world)) == 1
-    finally:
-        await manager.__aexit__(None, None, None)
 
 
 async def test_chart_command_answers_with_a_png(world: World) -> None:

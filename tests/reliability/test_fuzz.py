@@ -21,16 +21,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.adapters.discord_links import message_link, parse_channel_link, parse_message_link
-from bot.adapters.local import LocalPlatform
 from bot.adapters.slack_links import build_permalink, parse_permalink
-from bot.app import Frontline
-from bot.core.clock import VirtualClock
 from bot.core.events import CommandInvoked
 from bot.core.model import ChannelRef, Message, MessageRef, UserRef
 from bot.imports import open_export
 from bot.imports.common import ImportProblem
 from config.settings import ConfigError, Settings, load_settings
-from tests.conftest import SPACE, T0, World, community_config
+from tests.conftest import SPACE, T0, community_config, open_world
 
 FUZZ = settings(
     max_examples=120,
@@ -68,13 +65,9 @@ class Running:
     def __init__(self, db: Path) -> None:
         self.runner = asyncio.Runner()
         self.settings = load_settings(data=community_config())
-        clock = VirtualClock(T0)
-        staff = frozenset(self.settings.staff.local_users)
-        self.platform = LocalPlatform(clock, staff=staff, space=SPACE)
-        platforms = {"local": self.platform}
-        self._open = Frontline.open(self.settings, clock, platforms, database=str(db))
-        self.app = self.runner.run(self._open.__aenter__())
-        self.world = World(self.app, clock, self.platform)
+        self._open = open_world(self.settings, str(db))
+        self.world = self.runner.run(self._open.__aenter__())
+        self.app, self.platform = self.world.app, self.world.platform
 
     def close(self) -> None:
         self.runner.run(self._open.__aexit__(None, None, None))
