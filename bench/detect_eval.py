@@ -41,6 +41,12 @@ SPLITS = ("dev", "test", "holdout", "holdout2", "holdout3")
 # Labelled and never run: kept blind for the next detector version (bench/DETECTION.md).
 # Not a --split choice; add it to SPLITS only to report a frozen new version, once.
 BLIND = ("holdout4",)
+# More labelled IRC lines (drawn after holdout4, labelled blind, read while v5 was
+# written) and made-up product-community posts written with their labels (part a read
+# while v5 was written, part b held out). See DETECTION.md.
+EXTRA = ("train_irc", "synthetic_a", "synthetic_b")
+SYNTHETIC_DIR = Path(__file__).resolve().parent / "detect_synthetic"
+TRAIN_IRC_SEED = 20261201
 IRC_DIRS = ("dev", "test")  # the IRC corpus's own folders, unrelated to SPLITS
 SEED = 20240611
 # holdout2 and holdout3 are each drawn with their own seed from the keys no earlier
@@ -182,8 +188,28 @@ def load_label_rows(split: str) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+def load_synthetic(part: str) -> list[Example]:
+    """Made-up product-community posts, labelled as written (``a`` or ``b``).
+
+    Text lives in the repository (``detect_synthetic/part_<part>.jsonl``); the
+    community each post imitates is kept as the stratum.
+    """
+    out: list[Example] = []
+    path = SYNTHETIC_DIR / f"part_{part}.jsonl"
+    with path.open(encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh):
+            post = json.loads(line)
+            key = f"{part}:{line_no}"
+            out.append(
+                Example("synthetic", key, int(post["label"]), post["community"], post["text"])
+            )
+    return out
+
+
 def load_examples(split: str, data_dir: Path) -> list[Example]:
-    """Labelled examples of a split (``dev``, ``test`` or ``all``) with their text."""
+    """Labelled examples of a split (a name in SPLITS or EXTRA, or ``all``) with their text."""
+    if split.startswith("synthetic_"):
+        return load_synthetic(split.removeprefix("synthetic_"))
     clj = load_clojurians(data_dir)
     irc = load_irc(data_dir)
     splits = SPLITS if split == "all" else (split,)
@@ -315,6 +341,23 @@ def draw_later(data_dir: Path, earlier: set[str], seed: int) -> list[tuple[str, 
         rows += [(source, k, "unmatched") for k in unmatched[:UNIFORM_PER_SPLIT]]
         rows += [(source, k, "enriched") for k in matching[:ENRICHED_PER_SPLIT]]
     return rows
+
+
+def draw_irc_training(data_dir: Path) -> list[tuple[str, str, str]]:
+    """The 400 extra IRC lines of ``train_irc.csv``, drawn after every holdout.
+
+    From the eligible IRC lines that none of the six samples took, sorted and
+    shuffled with ``TRAIN_IRC_SEED``: the first 200 form the uniform stratum, and
+    the first 200 later ones that match ``_ENRICH`` the enriched one. (The label file
+    lists them in the shuffled order they were labelled in.)
+    """
+    taken = {key for rows in draw_samples(data_dir).values() for _, key, _ in rows}
+    pools, texts = sampling_pools(data_dir)
+    pool = sorted(k for k in pools["irc"] if k not in taken)
+    random.Random(TRAIN_IRC_SEED).shuffle(pool)
+    uniform = pool[:200]
+    enriched = [k for k in pool[200:] if _ENRICH.search(texts["irc"][k])][:200]
+    return [("irc", k, "uniform") for k in uniform] + [("irc", k, "enriched") for k in enriched]
 
 
 def earlier_keys(split: str) -> frozenset[str]:
@@ -477,9 +520,9 @@ def report(
     pos = sum(ex.label for ex in examples)
     print(f"\n== split: {split}  ({len(examples)} messages, {pos} labelled questions)")
     groups: list[tuple[str, list[Example]]] = [("all", examples)]
-    for source in ("clojurians", "irc"):
+    for source in ("clojurians", "irc", "synthetic"):
         groups.append((source, [e for e in examples if e.source == source]))
-    for stratum in ("uniform", "unmatched", "enriched"):
+    for stratum in dict.fromkeys(e.stratum for e in examples):
         groups.append((f"stratum {stratum}", [e for e in examples if e.stratum == stratum]))
     for name, group in groups:
         if not group:
@@ -531,7 +574,7 @@ def speed(examples: list[Example]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=(*SPLITS, "all"), default="all")
+    parser.add_argument("--split", choices=(*SPLITS, *EXTRA, "all"), default="all")
     parser.add_argument("--show-errors", action="store_true")
     parser.add_argument(
         "--draw-sample",
@@ -553,7 +596,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for source, key, stratum in rows:
                 writer.writerow([source, key, stratum, split])
         return 0
-    splits = SPLITS if args.split == "all" else (args.split,)
+    splits = (*SPLITS, *EXTRA) if args.split == "all" else (args.split,)
     everything: list[Example] = []
     for split in splits:
         examples = load_examples(split, data_dir)

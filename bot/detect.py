@@ -91,6 +91,7 @@ _W_ERROR: Final = 2.6
 _W_FIRST_PERSON_PROBLEM: Final = 0.6
 _W_ODD_RESULT: Final = 1.7
 _W_REGRESSION: Final = 1.2
+_W_OWN_REGRESSION: Final = 1.0
 _W_WISH: Final = 2.2
 _W_TOO_SHORT: Final = -3.0
 _W_ADDRESSED: Final = -0.7
@@ -463,7 +464,7 @@ _ABOUT_YOU: Final = _words("am are aren't did didn't do don't have haven't were"
 # A final "..., right?" asks for agreement, not help.
 _TAG_QUESTIONS: Final = _words(
     """
-    correct eh innit isn't no right true yes
+    correct eh innit isn't no right true yes though
     """
 )
 # "is that correct?", "it was not right?": after these the word is the predicate of a
@@ -569,7 +570,10 @@ _HELP_PHRASES: Final = _phrases(
     doing wrong, what's the difference, what is the difference, whats the difference,
     question about, questions about, question regarding, question re, asked before, been
     asked, sorry if this, apologies if this, noob question, newbie question, dumb question,
-    stupid question, silly question, beginner question, basic question
+    stupid question, silly question, beginner question, basic question, out of ideas, what
+    else to try, what else i can try, what else can i, could use a hand, could use some
+    help, could use help, someone pls, someone please, somebody please, pls someone, please
+    someone, anyone else's, anybody else's
     """
 )
 
@@ -582,6 +586,13 @@ _THIRD_PARTY_ASKS: Final = tuple(
     for verb in sorted(
         _words("help advise explain point tell show confirm clarify recommend suggest share shed")
     )
+) + tuple(
+    # "can you confirm ...", "could you explain ...": the writer asks the reader for
+    # an answer. Helpers ask for the asker's output instead ("can you paste ...").
+    f"{modal} {you} {verb}"
+    for modal in ("can", "could", "would")
+    for you in ("you", "u")
+    for verb in (*sorted(_words("confirm explain clarify advise recommend")), "tell me")
 )
 
 _WEAK_HELP_PHRASES: Final = _phrases(
@@ -593,7 +604,8 @@ _WEAK_HELP_PHRASES: Final = _phrases(
     see how, dont see how, can't see how, have a problem, have problems, have trouble,
     trouble with, problem with, issue with, problems with, issues with, explain how,
     explain why, tell me how, show me how, what if, run into, ran into, running into, i
-    keep, confused about, i'm confused, im confused, is there
+    keep, confused about, i'm confused, im confused, is there, tried that, tried this,
+    tried everything, tried every, been fighting, losing my mind
     """
 )
 
@@ -645,7 +657,15 @@ _FAILURE_PHRASES: Final = _phrases(
     behaviour, odd behavior, odd behaviour, funny behavior, funny behaviour, unexpected
     behavior, unexpected behaviour, acting weird, acting strange, acting up, can't get past,
     won't get past, doesn't get past, never gets past, not getting past, won't go past,
-    doesn't go past, never goes past
+    doesn't go past, never goes past, keeps returning, keep returning, isn't picked up,
+    aren't picked up, not picked up, never picked up, not being picked up, doesn't pick up,
+    don't pick up, just disappear, just disappears, keeps disappearing, disappear after,
+    disappears after, disappear when, disappears when, blank page, white screen, white
+    page, empty page, was blocked, gets blocked, got blocked, being blocked, fell over,
+    falls over, oom killed, out of memory, gets killed, got killed, in a loop, redirect
+    loop, infinite loop, boot loop, logged out again, end up logged out, ends up logged
+    out, restarts every, crashes every, reboots every, disconnects every, serves the old,
+    shows the old
     """
 )
 
@@ -680,6 +700,7 @@ _ACTIONS: Final = tuple(
     load loads loading loaded
     login logins logging logged
     match matches matching matched
+    move moves moving moved
     mount mounts mounting mounted
     open opens opening opened
     persist persists persisting persisted
@@ -728,7 +749,10 @@ _ANNOUNCE_PHRASES: Final = _phrases(
     wrote, i made, i've made, i built, i've built, we're hiring, we are hiring, are
     hiring, is hiring, check out, check it out, announcing, happy to announce, pleased
     to announce, excited to, release notes, changelog, fyi, psa, heads up, tutorial on,
-    let everyone know, let you all know, just so you know
+    let everyone know, let you all know, just so you know, fixed now, that's fixed, now
+    fixed, been fixed, we fixed, we've fixed, we have fixed, we're on it, we are on it,
+    we're looking into, we are looking into, we're investigating, we are investigating, no
+    action needed, should be back, rolling out, is now live, now live, back to normal
     """
 )
 
@@ -748,7 +772,11 @@ _RHETORICAL_PHRASES: Final = _phrases(
     why not, who cares, what's the point, whats the point, what the hell, what the heck,
     what a, you know what, guess what, who knew, why would you, are you kidding, are you
     serious, you mean, isn't that, isn't it, don't you think, wouldn't it be, wondering
-    the same, wondered the same, wonder the same, wondering that too, wondering this too
+    the same, wondered the same, wonder the same, wondering that too, wondering this too,
+    why would anyone, does anyone really, does anyone actually, is anyone actually, is
+    anyone really, do we really, do we even, do you really, what could possibly, favourite,
+    favorite, how many of you, who's coming, who is coming, anyone heading to, anyone going
+    to the, is anyone going to
     """
 ) + tuple(
     # Musing about what others do or will do: "I wonder if they'll ever fix it".
@@ -764,7 +792,9 @@ _HELPER_Q_PHRASES: Final = _phrases(
     your, whats your, what is your, is it your, are u, did u, have u, do u, you using,
     you running, you trying, you tried, you see, you get, you mean, you have, you've,
     could you, can you, would you, u using, you might, you could, you may want, you
-    should, have you considered, why don't you, did you mean, what about, how about
+    should, have you considered, why don't you, did you mean, what about, how about, on
+    that machine, on that box, on that server, on that host, on that key, on that account,
+    on your side, will tell you, would explain, narrow it down
     """
 )
 
@@ -787,6 +817,17 @@ _REGRESSION_PHRASES: Final = _phrases(
     """
 )
 
+# Regressions that also tell of a change for the better or of the writer's own doing
+# ("and now I'm happy", "I stopped it and it's no longer running").
+_NOW: Final = frozenset(
+    _phrases(
+        """
+    and now, but now, now it, is now, are now, it's now, no longer, anymore, suddenly,
+    randomly, now shows, now says, now i get, now it's
+    """
+    )
+)
+
 # An odd result reported without saying it is wrong: "returns 0 rows", "shows nothing".
 # Answers describe results in the same words ("get returns nil for a missing key"), so
 # this is weaker than a failure and needs another signal.
@@ -801,7 +842,7 @@ _ODD_RESULT_PHRASES: Final = tuple(
         )
     )
     for result in sorted(_words("nothing nil null none undefined empty zero 0 no blank garbage"))
-)
+) + _phrases("even though, even after")  # "is empty even though X is set"
 
 # Feature requests: a wish addressed to the project ("it would be great if the CLI
 # could ...", "feature request: ...", "please add ...").
@@ -812,7 +853,10 @@ _WISH_PHRASES: Final = _phrases(
     would be useful if, would be nice to have, would be great to have, would be useful
     to have, would be helpful to have, would love to see, please add, please consider
     adding, please support, could you add, can you add, could you please add, can we get,
-    could we get, consider adding
+    could we get, consider adding, would love a way, would love a, would love an, would
+    love it if, would be really useful, would be really nice, would be really great, would
+    be really helpful, really useful if, pls add, plz add, would be handy, it'd be nice,
+    it'd be great, be nice to have
     """
 )
 
@@ -821,8 +865,8 @@ _HTTP_ERRORS: Final = _words(
     "400 401 403 404 405 408 409 413 422 429 500 502 503 504 404s 500s 502s 503s 5xx 4xx"
 )
 _STATUS_BEFORE: Final = _words(
-    "a an get gets getting got returns returned returning throws throwing with receive "
-    "receiving received giving gives seeing see saw of"
+    "a an get gets getting got return returns returned returning throw throws throwing with "
+    "receive receiving received giving gives seeing see saw of"
 )
 _STATUS_AFTER: Final = _words("error errors response responses status")
 # "isn't picking up", "stopped blocking": a thing that stopped doing its job.
@@ -1116,6 +1160,8 @@ def _status_error(tokens: list[str], words: frozenset[str]) -> str | None:
             return f"{before} {tok}"
         if after in _STATUS_AFTER:
             return f"{tok} {after}"
+        if tok.endswith("0s"):
+            return tok  # "the whole app 500s"
     return None
 
 
@@ -1327,6 +1373,8 @@ def _score(text: str, norm: _Normalised, scan: _Scan) -> tuple[float, tuple[str,
     musing = found[_RHETORICAL]
     if help_phrase and musing and musing.startswith("wonder") and "wonder" in help_phrase:
         help_phrase = None  # "I wonder if they'll ever ..." muses; it asks nobody
+    elif help_phrase and musing and help_phrase in musing:
+        help_phrase = None  # "does anyone really ...", "why would anyone ...": debate
     if help_phrase:
         z += _W_HELP
         reasons.append(f"help phrase '{help_phrase}'")
@@ -1355,6 +1403,11 @@ def _score(text: str, norm: _Normalised, scan: _Scan) -> tuple[float, tuple[str,
     if regression:
         z += _W_REGRESSION
         reasons.append(f"regression '{regression}'")
+        if scan.first_person and not (failure or norm.error) and regression not in _NOW:
+            # "since we upgraded, our queries are now 2s": the writer's own setup got
+            # worse, which is a report even without a failure word.
+            z += _W_OWN_REGRESSION
+            reasons.append("first-person regression")
     wish = found[_WISH]
     if wish:
         z += _W_WISH
@@ -1378,7 +1431,7 @@ def _score(text: str, norm: _Normalised, scan: _Scan) -> tuple[float, tuple[str,
     if found[_RESOLVED]:
         z += _W_RESOLVED
         reasons.append(f"resolved '{found[_RESOLVED]}'")
-    if found[_ANNOUNCE] and not has_q:
+    if found[_ANNOUNCE] and not (has_q or help_phrase):
         z += _W_ANNOUNCE
         reasons.append(f"announcement '{found[_ANNOUNCE]}'")
     if musing and not help_phrase:
@@ -1422,9 +1475,14 @@ def _score(text: str, norm: _Normalised, scan: _Scan) -> tuple[float, tuple[str,
         if norm.prose[:1] == "(" and _is_aside(norm.prose):
             z += _W_ASIDE
             reasons.append("aside in parentheses")
-    if ends_q and scan.tag and not help_phrase and scan.n_words > 2:
-        z += _W_TAG_Q
-        reasons.append(f"tag question '{scan.tag}?'")
+    if scan.tag and not help_phrase and scan.n_words > 2:
+        if ends_q and scan.tag != "though":
+            z += _W_TAG_Q
+            reasons.append(f"tag question '{scan.tag}?'")
+        elif scan.tag == "though" and (has_q or scan.opener) and not problem:
+            # "do we really need another format though?": a question that argues.
+            z += _W_TAG_Q
+            reasons.append("argues ('... though')")
 
     if not reasons:
         reasons.append("no question signal")
