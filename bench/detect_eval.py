@@ -43,9 +43,10 @@ SPLITS = ("dev", "test", "holdout", "holdout2", "holdout3", "holdout4")
 # A new one stays out of SPLITS (and --split) until a frozen new version is reported.
 BLIND: tuple[str, ...] = ()
 # More labelled IRC lines (drawn after holdout4, labelled blind, read while v5 was
-# written) and made-up product-community posts written with their labels (part a read
-# while v5 was written, part b held out). See DETECTION.md.
-EXTRA = ("train_irc", "synthetic_a", "synthetic_b")
+# written) and made-up product-community posts written with their labels: hard cases
+# (part a read while v5 was written, part b held out) and an ordinary mix (parts c and
+# d, held out). See DETECTION.md.
+EXTRA = ("train_irc", "synthetic_a", "synthetic_b", "synthetic_c", "synthetic_d")
 SYNTHETIC_DIR = Path(__file__).resolve().parent / "detect_synthetic"
 TRAIN_IRC_SEED = 20261201
 IRC_DIRS = ("dev", "test")  # the IRC corpus's own folders, unrelated to SPLITS
