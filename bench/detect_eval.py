@@ -39,9 +39,9 @@ LABEL_DIR = Path(__file__).resolve().parent / "detect_labels"
 # v4 on it, and "holdout4" before the first run of v5 on it (see bench/DETECTION.md);
 # "all" means every label file.
 SPLITS = ("dev", "test", "holdout", "holdout2", "holdout3", "holdout4")
-# Labelled samples never run yet, kept blind for the next detector version: none now.
-# A new one stays out of SPLITS (and --split) until a frozen new version is reported.
-BLIND: tuple[str, ...] = ()
+# Labelled and never run: kept blind for the next detector version (bench/DETECTION.md).
+# Not a --split choice; add it to SPLITS only to report a frozen new version, once.
+BLIND = ("holdout5",)
 # More labelled IRC lines (drawn after holdout4, labelled blind, read while v5 was
 # written) and made-up product-community posts written with their labels: hard cases
 # (part a read while v5 was written, part b held out) and an ordinary mix (parts c and
@@ -57,6 +57,7 @@ HOLDOUT2_SEED = 20250402
 HOLDOUT3_SEED = 20261125
 # holdout4: drawn and labelled at stop 13, for the detector after v4; never run yet.
 HOLDOUT4_SEED = 20261126
+HOLDOUT5_SEED = 20261127
 
 # Per source and per label split: a uniform random draw plus an enriched draw.
 UNIFORM_PER_SPLIT = 100
@@ -288,7 +289,8 @@ def draw_samples(data_dir: Path, seed: int = SEED) -> dict[str, list[tuple[str, 
     ``UNIFORM_PER_SPLIT`` keys after the uniform stratum that do not match
     ``_ENRICH`` ("unmatched") and the next ``ENRICHED_PER_SPLIT`` keys that do.
     holdout2 came later still, from every key none of these took, then holdout3 and
-    holdout4, each from every key none of the earlier ones took (:func:`draw_later`).
+    holdout4, each from every key none of the earlier ones took (:func:`draw_later`),
+    and holdout5 from every key none of those nor ``train_irc`` took.
     """
     rng = random.Random(seed)
     pools, texts = sampling_pools(data_dir)
@@ -321,6 +323,9 @@ def draw_samples(data_dir: Path, seed: int = SEED) -> dict[str, list[tuple[str, 
     result["holdout3"] = draw_later(data_dir, earlier, HOLDOUT3_SEED)
     earlier |= {key for _, key, _ in result["holdout3"]}
     result["holdout4"] = draw_later(data_dir, earlier, HOLDOUT4_SEED)
+    earlier |= {key for _, key, _ in result["holdout4"]}
+    earlier |= {key for _, key, _ in _draw_irc_training(pools, texts, earlier)}
+    result["holdout5"] = draw_later(data_dir, earlier, HOLDOUT5_SEED)
     return result
 
 
@@ -353,8 +358,15 @@ def draw_irc_training(data_dir: Path) -> list[tuple[str, str, str]]:
     the first 200 later ones that match ``_ENRICH`` the enriched one. (The label file
     lists them in the shuffled order they were labelled in.)
     """
-    taken = {key for rows in draw_samples(data_dir).values() for _, key, _ in rows}
+    drawn = draw_samples(data_dir)
+    taken = {key for name, rows in drawn.items() if name != "holdout5" for _, key, _ in rows}
     pools, texts = sampling_pools(data_dir)
+    return _draw_irc_training(pools, texts, taken)
+
+
+def _draw_irc_training(
+    pools: dict[str, list[str]], texts: dict[str, dict[str, str]], taken: set[str]
+) -> list[tuple[str, str, str]]:
     pool = sorted(k for k in pools["irc"] if k not in taken)
     random.Random(TRAIN_IRC_SEED).shuffle(pool)
     uniform = pool[:200]
@@ -368,6 +380,7 @@ def earlier_keys(split: str) -> frozenset[str]:
         "holdout2": ("dev", "test", "holdout"),
         "holdout3": ("dev", "test", "holdout", "holdout2"),
         "holdout4": ("dev", "test", "holdout", "holdout2", "holdout3"),
+        "holdout5": ("dev", "test", "holdout", "holdout2", "holdout3", "holdout4", "train_irc"),
     }
     return frozenset(row["key"] for name in before.get(split, ()) for row in load_label_rows(name))
 

@@ -298,6 +298,13 @@ _SENTENCE_END: Final = ".!?;\n|"
 _TOKEN_BYTES: Final = bytes.maketrans(
     (_PUNCT + _SENTENCE_END).encode(), b" " * len(_PUNCT) + b"|" * len(_SENTENCE_END)
 )
+# In a message that asks something, a colon or a dash starts a clause ("follow up: is
+# it ok ...?", "quick q - does ...?"); elsewhere they mostly join a noun to its
+# predicate ("the tool - is the easy way to ...").
+_TOKEN_BYTES_ASKING: Final = bytes.maketrans(
+    (_PUNCT + _SENTENCE_END).encode(),
+    ("".join("," if c == ":" else " " for c in _PUNCT) + "|" * len(_SENTENCE_END)).encode(),
+)
 
 
 def _tokenise(prose: str) -> list[str]:
@@ -305,8 +312,13 @@ def _tokenise(prose: str) -> list[str]:
     low = prose.lower()
     if not low.isascii():
         low = _EMOJI_CHARS.sub(" ", low.replace("\u2019", "'").replace("\u2018", "'"))
+    table = _TOKEN_BYTES
+    if "?" in low:
+        table = _TOKEN_BYTES_ASKING
+        if " - " in low or not low.isascii():
+            low = low.replace(" - ", " , ").replace("\u2014", ",").replace("\u2013", ",")
     # "surrogatepass": lone surrogates (possible in JSON-decoded text) must not raise.
-    raw = low.encode("utf-8", "surrogatepass").translate(_TOKEN_BYTES)
+    raw = low.encode("utf-8", "surrogatepass").translate(table)
     text = raw.decode("utf-8", "surrogatepass").replace("|", " | ").replace(",", " , ")
     return _fold_negations(text.split())
 
@@ -411,7 +423,7 @@ _OTHER_OPENERS: Final = _words(
 # Words that may come before an opener without hiding it ("ok so how do I ...").
 _LEAD_FILLERS: Final = _words(
     """
-    ah aha all alright also and anyway anyways btw but cheers edit erm everybody
+    ah aha all alright also and anyway anyways btw but cheers edit erm everybody q
     everyone folks guys haha hello hey heya hi hiya hm hmm howdy k lol now oh ok okay or
     ps quick so sorry still sure thanks then thx uh um update well yeah yes yo
     """
@@ -505,7 +517,7 @@ _NOT_NICKS_EXTRA: Final = _words(
     """
     actual also and anyway anyways background btw bug but caused context debug e edit error
     expected fatal feature hint info issue log output panic problem ps q question repro
-    request result
+    request result argh damn dang oof ugg ugh welp whoa yikes
     stacktrace steps summary tl;dr tldr trace update warn warning well
     """
 )
@@ -667,7 +679,7 @@ _FAILURE_PHRASES: Final = _phrases(
     falls over, oom killed, out of memory, gets killed, got killed, in a loop, redirect
     loop, infinite loop, boot loop, logged out again, end up logged out, ends up logged
     out, restarts every, crashes every, reboots every, disconnects every, serves the old,
-    shows the old
+    shows the old, getting zzcodezz, got zzcodezz, gives zzcodezz, throws zzcodezz
     """
 )
 
@@ -754,7 +766,8 @@ _ANNOUNCE_PHRASES: Final = _phrases(
     let everyone know, let you all know, just so you know, fixed now, that's fixed, now
     fixed, been fixed, we fixed, we've fixed, we have fixed, we're on it, we are on it,
     we're looking into, we are looking into, we're investigating, we are investigating, no
-    action needed, should be back, rolling out, is now live, now live, back to normal
+    action needed, should be back, rolling out, is now live, now live, back to normal,
+    we're working on a, we are working on a, working on a fix, please upgrade, upgrade if
     """
 )
 
@@ -778,7 +791,8 @@ _RHETORICAL_PHRASES: Final = _phrases(
     why would anyone, does anyone really, does anyone actually, is anyone actually, is
     anyone really, do we really, do we even, do you really, what could possibly, favourite,
     favorite, how many of you, who's coming, who is coming, anyone heading to, anyone going
-    to the, is anyone going to
+    to the, is anyone going to, going to be there, anybody going to, anyone else going to,
+    anyone else think, anyone else feel, does anyone else think
     """
 ) + tuple(
     # Musing about what others do or will do: "I wonder if they'll ever fix it".
@@ -796,7 +810,8 @@ _HELPER_Q_PHRASES: Final = _phrases(
     could you, can you, would you, u using, you might, you could, you may want, you
     should, have you considered, why don't you, did you mean, what about, how about, on
     that machine, on that box, on that server, on that host, on that key, on that account,
-    on your side, will tell you, would explain, narrow it down
+    on your side, will tell you, would explain, narrow it down, you need a, you need the,
+    you'll need, you will need
     """
 )
 
@@ -1162,8 +1177,8 @@ def _status_error(tokens: list[str], words: frozenset[str]) -> str | None:
             return f"{before} {tok}"
         if after in _STATUS_AFTER:
             return f"{tok} {after}"
-        if tok.endswith("0s"):
-            return tok  # "the whole app 500s"
+        if tok.endswith("s"):
+            return tok  # "the whole app 500s", "502s here too"
     return None
 
 
@@ -1391,7 +1406,7 @@ def _score(text: str, norm: _Normalised, scan: _Scan) -> tuple[float, tuple[str,
     failure = found[_FAILURE]
     if failure:
         z += _W_FAILURE
-        reasons.append(f"failure report '{failure}'")
+        reasons.append(f"failure report '{failure.replace(_CODE, '`…`')}'")
     if norm.error:
         z += _W_ERROR
         reasons.append(f"error output '{norm.error}'")
