@@ -48,7 +48,7 @@ from bot.replay import ReplayOptions, ReplayResult, replay, result_line
 LABELS = Path(__file__).resolve().parent / "detect_labels"
 # The IRC logs stamp lines to the minute ("[17:04]"); Clojurians events carry exact times.
 IRC_CLOCK = 60.0
-SPLITS = ("holdout4",)  # the only sample no detector version was written on (v5)
+SPLITS = ("holdout5",)  # the only sample no detector version was written on (v6)
 
 
 @dataclass
