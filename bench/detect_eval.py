@@ -2,12 +2,13 @@
 
 The labels in ``bench/detect_labels/`` hold only *references* (source, key, label),
 never message text: the Clojurians Slack export may not be republished, so the text
-is re-read from the shared data directory at run time.
+is re-read from the shared data directory at run time. The made-up product-community
+posts in ``bench/detect_synthetic/`` are ours and carry their text and label.
 
 Usage::
 
-    .venv/bin/python bench/detect_eval.py [--split dev|test|holdout|holdout2|holdout3|all]
-        [--show-errors]
+    .venv/bin/python bench/detect_eval.py [--split dev|test|holdout|...|holdout5|
+        train_irc|synthetic_a|...|synthetic_f|all] [--show-errors]
     .venv/bin/python bench/detect_eval.py --draw-sample   # re-derive the sampled keys
 
 How the samples were drawn and labelled, and what the figures mean, is in
@@ -56,7 +57,8 @@ SEED = 20240611
 # sample took (holdout3: for the detector after v3, see bench/DETECTION.md).
 HOLDOUT2_SEED = 20250402
 HOLDOUT3_SEED = 20261125
-# holdout4: drawn and labelled at stop 13, for the detector after v4; never run yet.
+# holdout4: drawn and labelled at stop 13, run once on v5; holdout5: drawn after
+# train_irc at stop 14, run once on v6.
 HOLDOUT4_SEED = 20261126
 HOLDOUT5_SEED = 20261127
 
@@ -193,7 +195,7 @@ def load_label_rows(split: str) -> list[dict[str, str]]:
 
 
 def load_synthetic(part: str) -> list[Example]:
-    """Made-up product-community posts, labelled as written (``a`` or ``b``).
+    """Made-up product-community posts, labelled as written (part ``a`` to ``f``).
 
     Text lives in the repository (``detect_synthetic/part_<part>.jsonl``); the
     community each post imitates is kept as the stratum.
@@ -352,7 +354,7 @@ def draw_later(data_dir: Path, earlier: set[str], seed: int) -> list[tuple[str, 
 
 
 def draw_irc_training(data_dir: Path) -> list[tuple[str, str, str]]:
-    """The 400 extra IRC lines of ``train_irc.csv``, drawn after every holdout.
+    """The 400 extra IRC lines of ``train_irc.csv``, drawn after holdout4.
 
     From the eligible IRC lines that none of the six samples took, sorted and
     shuffled with ``TRAIN_IRC_SEED``: the first 200 form the uniform stratum, and
@@ -368,6 +370,7 @@ def draw_irc_training(data_dir: Path) -> list[tuple[str, str, str]]:
 def _draw_irc_training(
     pools: dict[str, list[str]], texts: dict[str, dict[str, str]], taken: set[str]
 ) -> list[tuple[str, str, str]]:
+    """The draw of :func:`draw_irc_training` from the IRC pool minus ``taken``."""
     pool = sorted(k for k in pools["irc"] if k not in taken)
     random.Random(TRAIN_IRC_SEED).shuffle(pool)
     uniform = pool[:200]

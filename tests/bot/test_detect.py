@@ -768,7 +768,7 @@ def test_extra_irc_labels_are_the_documented_draw() -> None:
 def test_synthetic_posts_are_labelled_and_the_detector_beats_the_baseline(
     part: str, size: int
 ) -> None:
-    """The made-up product-community posts parse, hold both classes, and v5 beats '?'."""
+    """The made-up product-community posts parse, hold both classes; the detector beats '?'."""
     evaluation = _load_eval_module()
     examples = evaluation.load_synthetic(part)
     assert len(examples) == size
