@@ -282,7 +282,7 @@ def stratum_populations(
 
 
 def draw_samples(data_dir: Path, seed: int = SEED) -> dict[str, list[tuple[str, str, str]]]:
-    """Draw the disjoint samples (dev, test, the holdouts) as ``(source, key, stratum)`` rows.
+    """Draw the disjoint samples (dev, test, the holdouts, train_irc) as ``(source, key, stratum)``.
 
     Per source: shuffle the eligible pool with a fixed seed; the first
     ``2 * UNIFORM_PER_SPLIT`` keys form the uniform stratum (alternately test, dev);
@@ -293,7 +293,8 @@ def draw_samples(data_dir: Path, seed: int = SEED) -> dict[str, list[tuple[str, 
     ``_ENRICH`` ("unmatched") and the next ``ENRICHED_PER_SPLIT`` keys that do.
     holdout2 came later still, from every key none of these took, then holdout3 and
     holdout4, each from every key none of the earlier ones took (:func:`draw_later`),
-    and holdout5 from every key none of those nor ``train_irc`` took.
+    then ``train_irc`` (:func:`_draw_irc_training`), and holdout5 from every key none
+    of those took.
     """
     rng = random.Random(seed)
     pools, texts = sampling_pools(data_dir)
@@ -327,7 +328,8 @@ def draw_samples(data_dir: Path, seed: int = SEED) -> dict[str, list[tuple[str, 
     earlier |= {key for _, key, _ in result["holdout3"]}
     result["holdout4"] = draw_later(data_dir, earlier, HOLDOUT4_SEED)
     earlier |= {key for _, key, _ in result["holdout4"]}
-    earlier |= {key for _, key, _ in _draw_irc_training(pools, texts, earlier)}
+    result["train_irc"] = _draw_irc_training(pools, texts, earlier)
+    earlier |= {key for _, key, _ in result["train_irc"]}
     result["holdout5"] = draw_later(data_dir, earlier, HOLDOUT5_SEED)
     return result
 
@@ -353,24 +355,16 @@ def draw_later(data_dir: Path, earlier: set[str], seed: int) -> list[tuple[str, 
     return rows
 
 
-def draw_irc_training(data_dir: Path) -> list[tuple[str, str, str]]:
-    """The 400 extra IRC lines of ``train_irc.csv``, drawn after holdout4.
-
-    From the eligible IRC lines that none of the six samples took, sorted and
-    shuffled with ``TRAIN_IRC_SEED``: the first 200 form the uniform stratum, and
-    the first 200 later ones that match ``_ENRICH`` the enriched one. (The label file
-    lists them in the shuffled order they were labelled in.)
-    """
-    drawn = draw_samples(data_dir)
-    taken = {key for name, rows in drawn.items() if name != "holdout5" for _, key, _ in rows}
-    pools, texts = sampling_pools(data_dir)
-    return _draw_irc_training(pools, texts, taken)
-
-
 def _draw_irc_training(
     pools: dict[str, list[str]], texts: dict[str, dict[str, str]], taken: set[str]
 ) -> list[tuple[str, str, str]]:
-    """The draw of :func:`draw_irc_training` from the IRC pool minus ``taken``."""
+    """The 400 extra IRC lines of ``train_irc.csv``, drawn after holdout4.
+
+    From the eligible IRC lines not in ``taken`` (the six samples before it), sorted
+    and shuffled with ``TRAIN_IRC_SEED``: the first 200 form the uniform stratum, and
+    the first 200 later ones that match ``_ENRICH`` the enriched one. (The label file
+    lists them in the shuffled order they were labelled in.)
+    """
     pool = sorted(k for k in pools["irc"] if k not in taken)
     random.Random(TRAIN_IRC_SEED).shuffle(pool)
     uniform = pool[:200]

@@ -755,7 +755,7 @@ def test_extra_irc_labels_are_the_documented_draw() -> None:
             "shared chat data not found: set FRONTLINE_SHARED_DATA or provide ../shared/data"
         )
     rows = evaluation.load_label_rows("train_irc")
-    drawn = evaluation.draw_irc_training(data_dir)
+    drawn = evaluation.draw_samples(data_dir)["train_irc"]
     assert len(rows) == len(drawn) == 400
     assert sorted((r["source"], r["key"], r["stratum"]) for r in rows) == sorted(drawn)
     later = {r["key"] for r in evaluation.load_label_rows("holdout5")}
